@@ -1,0 +1,101 @@
+# Hearth's build. GNU make; `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO       ?= go
+FUZZTIME ?= 4s
+BUILD    := build
+# The fyne tool, pinned; `go run` fetches and caches it on first use.
+FYNE     ?= $(GO) run fyne.io/tools/cmd/fyne@v1.7.4
+# Fyne reads the language from LANG; give it one it can parse.
+FYNE_ENV := LANG=en_US.UTF-8
+
+# Debian packages: the desktop app needs a C compiler and the OpenGL and X11
+# headers (Fyne draws with OpenGL through GLFW, which is C).
+DEBS         := gcc libgl1-mesa-dev xorg-dev
+# Extra packages for taking screenshots of the app on a machine without a
+# display: a virtual X server, its auth helper, input faking, and `import`.
+SCREEN_DEBS  := xvfb xauth xdotool imagemagick
+
+# The headless core must build without cgo: everything but the desktop app
+# (cmd/hearth) and its Fyne views (app/ui). Patterns that do not exist yet
+# are skipped.
+NOCGO_PATTERNS := ./app/... ./crypto/... ./storage/... ./p2p/... ./cmd/hearthd
+
+# One Debian package install step, used by deps and deps-screens: install
+# whatever of $(1) is missing, with sudo only when not root.
+define apt_install
+	if ! command -v dpkg-query >/dev/null; then \
+		echo "deps: not a Debian system; install these yourself if missing: $(1)"; \
+		exit 0; \
+	fi; \
+	missing=""; \
+	for p in $(1); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "deps: already installed: $(1)"; \
+		exit 0; \
+	fi; \
+	sudo=""; \
+	if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; fi; \
+	echo "deps: installing$$missing"; \
+	$$sudo apt-get update; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+endef
+
+.PHONY: help deps deps-screens build test run package clean
+
+help: ## list the targets
+	@echo "Hearth: make <target>"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 16
+
+deps: ## install the Debian packages needed to build the desktop app
+	@$(call apt_install,$(DEBS))
+
+deps-screens: deps ## also install what taking screenshots without a display needs (Xvfb, xdotool, ImageMagick)
+	@$(call apt_install,$(SCREEN_DEBS))
+
+build: ## build everything; check the headless core without cgo; binaries into build/
+	$(GO) build ./...
+	@patterns=""; \
+	for p in $(NOCGO_PATTERNS); do \
+		if [ -e "$${p%/...}" ]; then patterns="$$patterns $$p"; fi; \
+	done; \
+	pkgs=$$($(GO) list -e -f '{{if .GoFiles}}{{.ImportPath}}{{end}}' $$patterns 2>/dev/null | grep -v '/app/ui\(/\|$$\)' || true); \
+	if [ -n "$$pkgs" ]; then \
+		echo "CGO_ENABLED=0 $(GO) build <$$(echo $$pkgs | wc -w) headless packages>"; \
+		CGO_ENABLED=0 $(GO) build $$pkgs; \
+	fi
+	@mkdir -p $(BUILD)
+	$(GO) build -o $(BUILD)/hearth ./cmd/hearth
+	@if compgen -G 'cmd/hearthd/*.go' >/dev/null; then \
+		echo "CGO_ENABLED=0 $(GO) build -o $(BUILD)/hearthd ./cmd/hearthd"; \
+		CGO_ENABLED=0 $(GO) build -o $(BUILD)/hearthd ./cmd/hearthd; \
+	fi
+
+test: deps ## vet, build, run all tests with the race detector, then fuzz every target for FUZZTIME (default 4s)
+	$(GO) vet ./...
+	@$(MAKE) --no-print-directory build
+	$(FYNE_ENV) $(GO) test -race -count=1 ./...
+	@$(FYNE_ENV) GO="$(GO)" scripts/fuzz.sh "$(FUZZTIME)"
+
+run: deps ## build and start the desktop app (pass flags with ARGS="--home /tmp/h")
+	$(FYNE_ENV) $(GO) run ./cmd/hearth $(ARGS)
+
+# The fyne tool reads FyneApp.toml from the main package's folder and writes
+# it back with Build incremented. The one FyneApp.toml lives at the root, so
+# packaging works on a throwaway copy placed beside cmd/hearth, and passes
+# the icon by absolute path (the copy's relative path would point nowhere).
+package: deps ## build build/Hearth.tar.xz, a Linux package (binary, .desktop file, icon), with the fyne tool
+	@mkdir -p $(BUILD)
+	@trap 'rm -f cmd/hearth/FyneApp.toml' EXIT; \
+	cp FyneApp.toml cmd/hearth/FyneApp.toml; \
+	cd $(BUILD) && $(FYNE) package --target linux --release --src ../cmd/hearth --icon "$(CURDIR)/assets/icon.png"
+	@ls -l $(BUILD)/*.tar.xz
+
+clean: ## remove build/
+	rm -rf $(BUILD)
+	rm -f cmd/hearth/FyneApp.toml cmd/hearth/fyne_metadata_init.go

@@ -1,0 +1,589 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hearth-circles/hearth/app/record"
+	"github.com/hearth-circles/hearth/crypto/envelope"
+	"github.com/hearth-circles/hearth/crypto/epoch"
+	"github.com/hearth-circles/hearth/crypto/identity"
+	"github.com/hearth-circles/hearth/p2p"
+	"github.com/hearth-circles/hearth/storage"
+)
+
+// Buckets of a circle's sealed key-value space in the store.
+const (
+	bucketState   = "state"   // "circle" → record.CircleState
+	bucketMembers = "members" // member id → record.Member
+	bucketInvites = "invites" // invite id → record.InviteState
+	bucketCommits = "commits" // epoch (8 bytes) → hash of the winning commit envelope
+)
+
+var keyCircle = []byte("circle")
+
+// Bounds on what a circle keeps in memory for envelopes it cannot place yet
+// (an epoch whose key has not arrived, an author not yet in the roster).
+const (
+	maxHeld      = 4096
+	maxHeldBytes = 16 << 20
+)
+
+// member is a roster entry.
+type member struct {
+	rec  *record.Member
+	id   MemberID
+	pub  identity.Public
+	peer peer.ID
+}
+
+// epochKeys are what a circle derives from one epoch's secret.
+type epochKeys struct {
+	number  uint64
+	secret  epoch.Secret
+	content [32]byte
+	topic   string
+}
+
+// heldEnvelope is an envelope kept until its epoch key or author arrives.
+type heldEnvelope struct {
+	from peer.ID
+	env  []byte
+}
+
+// circle is one circle's state in an unlocked vault, and its node when
+// online. All fields below mu are guarded by it.
+type circle struct {
+	h     *Hearth
+	id    CircleID
+	store *storage.Store
+	log   *slog.Logger
+
+	mu        sync.Mutex
+	state     *record.CircleState
+	self      *identity.Identity
+	selfID    MemberID
+	peerKey   crypto.PrivKey
+	seq       uint64 // the last sequence number this member used
+	roster    map[MemberID]*member
+	byPeer    map[peer.ID]MemberID
+	epochs    map[uint64]*epochKeys
+	invites   map[[16]byte]*record.InviteState
+	maxSeen   map[MemberID]uint64
+	held      []heldEnvelope
+	heldBytes int
+	node      *p2p.Node
+	connected map[peer.ID]bool
+}
+
+func (c *circle) keyOfEpoch(n uint64) *epochKeys { return c.epochs[n] }
+
+func newEpochKeys(circle CircleID, n uint64, s epoch.Secret) *epochKeys {
+	return &epochKeys{number: n, secret: s, content: s.ContentKey(circle), topic: s.Topic(circle)}
+}
+
+// loadCircle reads a circle's state from the store.
+func loadCircle(h *Hearth, id CircleID) (*circle, error) {
+	c := &circle{
+		h: h, id: id, store: h.store, log: h.log.With("circle", id.String()[:8]),
+		roster: map[MemberID]*member{}, byPeer: map[peer.ID]MemberID{},
+		epochs: map[uint64]*epochKeys{}, invites: map[[16]byte]*record.InviteState{},
+		maxSeen: map[MemberID]uint64{}, connected: map[peer.ID]bool{},
+	}
+	raw, err := h.store.Get(id, bucketState, keyCircle)
+	if err != nil {
+		return nil, fmt.Errorf("read circle: %w", err)
+	}
+	c.state = new(record.CircleState)
+	if err := proto.Unmarshal(raw, c.state); err != nil {
+		return nil, fmt.Errorf("read circle: %w", err)
+	}
+	if c.self, err = identity.Parse(c.state.Identity); err != nil {
+		return nil, fmt.Errorf("read circle identity: %w", err)
+	}
+	c.selfID = c.self.ID()
+	if c.peerKey, err = crypto.UnmarshalPrivateKey(c.state.PeerKey); err != nil {
+		return nil, fmt.Errorf("read circle peer key: %w", err)
+	}
+	err = h.store.List(id, bucketMembers, func(_, v []byte) error {
+		m := new(record.Member)
+		if err := proto.Unmarshal(v, m); err != nil {
+			return err
+		}
+		return c.addMemberLocked(m)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read roster: %w", err)
+	}
+	err = h.store.List(id, bucketInvites, func(k, v []byte) error {
+		inv := new(record.InviteState)
+		if err := proto.Unmarshal(v, inv); err != nil {
+			return err
+		}
+		var key [16]byte
+		copy(key[:], k)
+		c.invites[key] = inv
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read invites: %w", err)
+	}
+	numbers, err := h.store.Epochs(id)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range numbers {
+		s, err := h.store.Epoch(id, n)
+		if err != nil {
+			return nil, err
+		}
+		c.epochs[n] = newEpochKeys(id, n, epoch.Secret(s))
+	}
+	if c.epochs[c.state.Epoch] == nil {
+		return nil, fmt.Errorf("circle %s: key of the current epoch missing: %w", id, storage.ErrNoEpoch)
+	}
+	marks, err := h.store.HighWater(id)
+	if err != nil {
+		return nil, err
+	}
+	for a, s := range marks {
+		c.maxSeen[a] = s
+	}
+	c.seq = marks[c.selfID]
+	return c, nil
+}
+
+// addMemberLocked puts m in the in-memory roster.
+func (c *circle) addMemberLocked(m *record.Member) error {
+	pub := identity.Public{SignKey: ed25519.PublicKey(m.SignKey), SealKey: m.SealKey}
+	if len(m.SignKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("roster entry with a bad signing key")
+	}
+	pid, err := peer.IDFromBytes(m.PeerId)
+	if err != nil {
+		return fmt.Errorf("roster entry with a bad peer id: %w", err)
+	}
+	id := pub.ID()
+	c.roster[id] = &member{rec: m, id: id, pub: pub, peer: pid}
+	c.byPeer[pid] = id
+	return nil
+}
+
+// saveMemberLocked persists a roster entry.
+func (c *circle) saveMemberLocked(m *record.Member) error {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	id := identity.Public{SignKey: m.SignKey}.ID()
+	return c.store.Put(c.id, bucketMembers, id[:], b, true)
+}
+
+func (c *circle) saveStateLocked(durable bool) error {
+	b, err := proto.Marshal(c.state)
+	if err != nil {
+		return err
+	}
+	return c.store.Put(c.id, bucketState, keyCircle, b, durable)
+}
+
+func (c *circle) saveInviteLocked(id [16]byte, inv *record.InviteState) error {
+	b, err := proto.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	return c.store.Put(c.id, bucketInvites, id[:], b, true)
+}
+
+// signKey looks up an author's signing key; callers hold mu.
+func (c *circle) signKeyLocked(a MemberID) (ed25519.PublicKey, error) {
+	m := c.roster[a]
+	if m == nil {
+		return nil, errors.New("not in the roster")
+	}
+	return m.pub.SignKey, nil
+}
+
+func (c *circle) selfMemberLocked() *member { return c.roster[c.selfID] }
+
+// goneLocked reports whether this member has left or been removed.
+func (c *circle) goneLocked() bool {
+	m := c.selfMemberLocked()
+	return m == nil || m.rec.Gone
+}
+
+// outgoing is an envelope to publish once the lock is released.
+type outgoing struct {
+	topic string
+	env   []byte
+}
+
+// publishLocked seals, applies and stores a record of this member, and
+// returns the envelope to publish once mu is released.
+func (c *circle) publishLocked(kind envelope.Kind, body proto.Message, scope envelope.Scope) (outgoing, *envelope.Opened, error) {
+	if c.goneLocked() {
+		return outgoing{}, nil, ErrNotMember
+	}
+	ek := c.epochs[c.state.Epoch]
+	b, err := proto.Marshal(body)
+	if err != nil {
+		return outgoing{}, nil, err
+	}
+	rec := &envelope.Record{
+		Kind: kind, Body: b, Scope: scope,
+		Lamport: c.state.Lamport + 1, SentAtMs: c.h.now().UnixMilli(),
+	}
+	env, signed, err := envelope.Seal([16]byte(c.id), &ek.content, ek.number, c.seq+1, c.self, rec)
+	if err != nil {
+		return outgoing{}, nil, err
+	}
+	h, _ := envelope.Parse(env)
+	o := &envelope.Opened{Header: h, Signed: signed, Record: rec}
+	if err := c.acceptLocked(c.peerID(), env, o); err != nil {
+		return outgoing{}, nil, err
+	}
+	c.seq++
+	return outgoing{topic: ek.topic, env: env}, o, nil
+}
+
+func (c *circle) peerID() peer.ID {
+	id, _ := peer.IDFromPrivateKey(c.peerKey)
+	return id
+}
+
+// send publishes envelopes on the network; offline, they wait in the store
+// and reach the others through sync.
+func (c *circle) send(ctx context.Context, outs ...outgoing) {
+	c.mu.Lock()
+	node := c.node
+	c.mu.Unlock()
+	if node == nil {
+		return
+	}
+	for _, o := range outs {
+		if err := node.Publish(ctx, o.topic, o.env); err != nil {
+			c.log.Debug("publish", "err", err)
+		}
+	}
+}
+
+// Verdicts of receive, for the gossip validator.
+type verdict int
+
+const (
+	vAccept verdict = iota
+	vIgnore
+	vReject
+)
+
+// receive takes an envelope from the network (gossip or sync), checks it,
+// applies it and stores it.
+func (c *circle) receive(from peer.ID, env []byte) verdict {
+	h, err := envelope.Parse(env)
+	if err != nil {
+		c.h.count("refused_malformed")
+		return vReject
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.receiveLocked(from, h, env)
+}
+
+func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verdict {
+	ek := c.epochs[h.Epoch]
+	if ek == nil {
+		if h.Epoch > c.state.Epoch {
+			c.holdLocked(from, env)
+		} else {
+			c.h.count("ignored_unknown_epoch")
+		}
+		return vIgnore
+	}
+	have, err := c.store.HasEnvelope(c.id, h.Author, h.Seq)
+	if err != nil {
+		c.log.Warn("read store", "err", err)
+		return vIgnore
+	}
+	o, err := envelope.Open([16]byte(c.id), &ek.content, env, c.signKeyLocked)
+	switch {
+	case errors.Is(err, envelope.ErrUnknownAuthor):
+		c.holdLocked(from, env)
+		return vIgnore
+	case err != nil:
+		c.h.count("refused_forged")
+		c.log.Debug("refused envelope", "err", err, "from", from)
+		return vReject
+	}
+	if have {
+		// Stored already: the store tells a replay from a second, different
+		// record signed for the same position (equivocation).
+		_, err := c.store.Append(c.id, storage.Entry{Author: h.Author, Seq: h.Seq, Epoch: h.Epoch, Envelope: env})
+		if errors.Is(err, storage.ErrEquivocation) {
+			c.h.count("equivocation")
+			c.h.emit(Event{Kind: EventEquivocation, Circle: c.id})
+			return vReject
+		}
+		return vIgnore
+	}
+	if err := c.acceptLocked(from, env, o); err != nil {
+		if errors.Is(err, errRefused) {
+			c.h.count("refused_unauthorised")
+			return vReject
+		}
+		if errors.Is(err, storage.ErrEquivocation) {
+			c.h.count("equivocation")
+			c.h.emit(Event{Kind: EventEquivocation, Circle: c.id})
+			return vReject
+		}
+		c.log.Warn("store envelope", "err", err)
+		return vIgnore
+	}
+	if prev := c.maxSeen[h.Author]; h.Seq > prev+1 && c.node != nil {
+		c.node.RequestSync(from)
+	}
+	if h.Seq > c.maxSeen[h.Author] {
+		c.maxSeen[h.Author] = h.Seq
+	}
+	return vAccept
+}
+
+// holdLocked keeps an envelope that may become readable (a future epoch, an
+// author not yet in the roster), within bounds.
+func (c *circle) holdLocked(from peer.ID, env []byte) {
+	if len(c.held) >= maxHeld || c.heldBytes+len(env) > maxHeldBytes {
+		c.h.count("dropped_held")
+		return
+	}
+	c.held = append(c.held, heldEnvelope{from: from, env: env})
+	c.heldBytes += len(env)
+}
+
+// retryHeldLocked runs held envelopes again after the roster or the epochs
+// changed.
+func (c *circle) retryHeldLocked() {
+	for progress := true; progress && len(c.held) > 0; {
+		progress = false
+		held := c.held
+		c.held, c.heldBytes = nil, 0
+		for _, he := range held {
+			h, _ := envelope.Parse(he.env)
+			before := len(c.held)
+			c.receiveLocked(he.from, h, he.env)
+			if len(c.held) == before {
+				progress = true
+			}
+		}
+	}
+}
+
+// errRefused marks a record that is well formed and signed but not allowed
+// (a commit or removal by someone without the right).
+var errRefused = errors.New("record refused")
+
+// acceptLocked applies a verified record to the circle's state and stores it.
+func (c *circle) acceptLocked(from peer.ID, env []byte, o *envelope.Opened) error {
+	entry := storage.Entry{
+		Author: o.Header.Author, Seq: o.Header.Seq, Epoch: o.Header.Epoch,
+		Envelope: env, Lamport: o.Record.Lamport,
+	}
+	after, durable, err := c.applyLocked(env, o)
+	if err != nil {
+		return err
+	}
+	if displayed(o.Record.Kind) {
+		entry.Record = storedRecord(o.Signed)
+	}
+	entry.Durable = durable
+	stored, err := c.store.Append(c.id, entry)
+	if err != nil {
+		return err
+	}
+	if o.Record.Lamport > c.state.Lamport {
+		c.state.Lamport = o.Record.Lamport
+	}
+	if !stored {
+		return nil
+	}
+	if after != nil {
+		after()
+	}
+	if displayed(o.Record.Kind) {
+		msg := c.messageLocked(o.Signed, o.Record)
+		c.h.emit(Event{Kind: EventMessage, Circle: c.id, Message: &msg})
+	}
+	return nil
+}
+
+// displayed reports whether records of a kind are shown in the history (and
+// so kept decoded in the store).
+func displayed(k envelope.Kind) bool {
+	switch k {
+	case envelope.Kind_KIND_POST, envelope.Kind_KIND_REACTION, envelope.Kind_KIND_RETRACT,
+		envelope.Kind_KIND_MEMBER_JOINED, envelope.Kind_KIND_MEMBER_LEFT, envelope.Kind_KIND_MEMBER_REMOVED,
+		envelope.Kind_KIND_ROLE_CHANGE, envelope.Kind_KIND_GUIDELINES, envelope.Kind_KIND_EVENT,
+		envelope.Kind_KIND_RSVP, envelope.Kind_KIND_MODERATION_HIDE, envelope.Kind_KIND_RESOURCE:
+		return true
+	}
+	return false
+}
+
+// storedRecord is how a decoded record is kept: its signature, then the
+// record bytes, so that it can be handed on with the signature intact.
+func storedRecord(s *envelope.Signed) []byte {
+	b := make([]byte, 0, len(s.Signature)+len(s.Record))
+	return append(append(b, s.Signature...), s.Record...)
+}
+
+// applyLocked changes the circle's state for a verified record. It returns a
+// function to run once the record is stored (for effects on the network),
+// and whether the record must be written durably.
+func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), durable bool, err error) {
+	author := c.roster[o.Header.Author]
+	body := o.Record.Body
+	switch o.Record.Kind {
+	case envelope.Kind_KIND_INVITE_ISSUED:
+		var ii record.InviteIssued
+		if err := proto.Unmarshal(body, &ii); err != nil || len(ii.InviteId) != 16 {
+			return nil, false, errRefused
+		}
+		if ii.Mailbox && author.rec.Role != record.Role_ROLE_FACILITATOR {
+			return nil, false, errRefused
+		}
+		id := [16]byte(ii.InviteId)
+		if c.invites[id] == nil {
+			c.invites[id] = &record.InviteState{Issued: &ii}
+			if err := c.saveInviteLocked(id, c.invites[id]); err != nil {
+				return nil, false, err
+			}
+		}
+		if pid, err := peer.IDFromBytes(ii.PeerId); err == nil && c.node != nil && c.h.now().UnixMilli() < ii.ExpiresMs {
+			c.node.Allow(pid)
+		}
+		return nil, true, nil
+
+	case envelope.Kind_KIND_MEMBER_JOINED:
+		var mj record.MemberJoined
+		if err := proto.Unmarshal(body, &mj); err != nil || mj.Member == nil {
+			return nil, false, errRefused
+		}
+		if author.rec.Role == record.Role_ROLE_MAILBOX {
+			return nil, false, errRefused
+		}
+		if len(mj.InviteId) == 16 {
+			if inv := c.invites[[16]byte(mj.InviteId)]; inv != nil {
+				inv.Used++
+				if err := c.saveInviteLocked([16]byte(mj.InviteId), inv); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+		m := proto.Clone(mj.Member).(*record.Member)
+		m.Gone = false
+		if m.Role != record.Role_ROLE_MAILBOX {
+			m.Role = record.Role_ROLE_MEMBER
+		}
+		if err := c.addMemberLocked(m); err != nil {
+			return nil, false, errRefused
+		}
+		if err := c.saveMemberLocked(m); err != nil {
+			return nil, false, err
+		}
+		pid := c.roster[identity.Public{SignKey: m.SignKey}.ID()].peer
+		return func() {
+			if c.node != nil {
+				c.node.Allow(pid)
+			}
+			c.retryHeldLocked()
+			c.h.emit(Event{Kind: EventMembers, Circle: c.id})
+		}, true, nil
+
+	case envelope.Kind_KIND_COMMIT:
+		return c.applyCommitLocked(env, o, author)
+
+	case envelope.Kind_KIND_PRESENCE:
+		var p record.Presence
+		if err := proto.Unmarshal(body, &p); err != nil || len(p.Addrs) > 16 {
+			return nil, false, errRefused
+		}
+		var addrs []multiaddr.Multiaddr
+		for _, a := range p.Addrs {
+			if ma, err := multiaddr.NewMultiaddrBytes(a); err == nil {
+				addrs = append(addrs, ma)
+			}
+		}
+		author.rec.Addrs = p.Addrs
+		if err := c.saveMemberLocked(author.rec); err != nil {
+			return nil, false, err
+		}
+		pid := author.peer
+		return func() {
+			if c.node != nil && pid != c.peerID() && !c.connected[pid] {
+				go c.dial(pid, addrs)
+			}
+		}, false, nil
+
+	case envelope.Kind_KIND_GUIDELINES:
+		var g record.Guidelines
+		if err := proto.Unmarshal(body, &g); err != nil {
+			return nil, false, errRefused
+		}
+		if author.rec.Role != record.Role_ROLE_FACILITATOR {
+			return nil, false, errRefused
+		}
+		if c.state.Guidelines == nil || g.Version > c.state.Guidelines.Version {
+			c.state.Guidelines = &g
+			if err := c.saveStateLocked(true); err != nil {
+				return nil, false, err
+			}
+		}
+		return nil, true, nil
+	}
+	return nil, false, nil
+}
+
+// dial connects to a member at its known addresses.
+func (c *circle) dial(p peer.ID, addrs []multiaddr.Multiaddr) {
+	c.mu.Lock()
+	node := c.node
+	c.mu.Unlock()
+	if node == nil || len(addrs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := node.Connect(ctx, peer.AddrInfo{ID: p, Addrs: addrs}); err != nil {
+		c.log.Debug("dial member", "peer", p, "err", err)
+	}
+}
+
+// rosterLocked returns current members, in a stable order.
+func (c *circle) rosterLocked() []*member {
+	ms := make([]*member, 0, len(c.roster))
+	for _, m := range c.roster {
+		if !m.rec.Gone {
+			ms = append(ms, m)
+		}
+	}
+	slices.SortFunc(ms, func(a, b *member) int { return compareIDs(a.id, b.id) })
+	return ms
+}
+
+func compareIDs(a, b MemberID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hearth-circles/hearth/app/record"
+	"github.com/hearth-circles/hearth/crypto/envelope"
+	"github.com/hearth-circles/hearth/crypto/epoch"
+	"github.com/hearth-circles/hearth/crypto/seal"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// commitLocked opens a new epoch: a fresh secret sealed to every current
+// member (after adding and removing the given ones), sent as a commit under
+// the current epoch's key. Mailbox peers are never given the secret.
+func (c *circle) commitLocked(added, removed []MemberID) (outgoing, error) {
+	secret, err := epoch.NewSecret()
+	if err != nil {
+		return outgoing{}, err
+	}
+	next := c.state.Epoch + 1
+	gone := map[MemberID]bool{}
+	for _, r := range removed {
+		gone[r] = true
+	}
+	body := &record.Commit{Epoch: next}
+	for _, m := range c.rosterLocked() {
+		if gone[m.id] || m.rec.Role == record.Role_ROLE_MAILBOX {
+			continue
+		}
+		sealed, err := seal.Secret(m.pub.SealKey, [16]byte(c.id), next, secret[:])
+		if err != nil {
+			return outgoing{}, fmt.Errorf("seal epoch secret: %w", err)
+		}
+		body.Secrets = append(body.Secrets, &record.SealedSecret{Member: m.id[:], Sealed: sealed})
+	}
+	for _, a := range added {
+		body.Added = append(body.Added, a[:])
+	}
+	for _, r := range removed {
+		body.Removed = append(body.Removed, r[:])
+	}
+	out, _, err := c.publishLocked(envelope.Kind_KIND_COMMIT, body, envelope.Scope_SCOPE_CIRCLE)
+	return out, err
+}
+
+func epochKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// applyCommitLocked takes a verified commit. Any member may commit (a join
+// was authorised by the invite); removals need a facilitator. When two
+// commits open the same epoch, the one whose envelope has the smaller
+// SHA-256 wins on every node.
+func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *member) (func(), bool, error) {
+	var cm record.Commit
+	if err := proto.Unmarshal(o.Record.Body, &cm); err != nil {
+		return nil, false, errRefused
+	}
+	if cm.Epoch != o.Header.Epoch+1 || author.rec.Gone || author.rec.Role == record.Role_ROLE_MAILBOX {
+		return nil, false, errRefused
+	}
+	if len(cm.Removed) > 0 && author.rec.Role != record.Role_ROLE_FACILITATOR {
+		return nil, false, errRefused
+	}
+	hash := sha256.Sum256(env)
+	if prev, err := c.store.Get(c.id, bucketCommits, epochKey(cm.Epoch)); err == nil {
+		if bytes.Compare(prev, hash[:]) <= 0 {
+			return nil, false, nil // an earlier or equal commit for this epoch wins
+		}
+	}
+	if err := c.store.Put(c.id, bucketCommits, epochKey(cm.Epoch), hash[:], true); err != nil {
+		return nil, false, err
+	}
+
+	var removedSelf bool
+	for _, r := range cm.Removed {
+		if len(r) != 16 {
+			continue
+		}
+		m := c.roster[MemberID(r)]
+		if m == nil || m.rec.Gone {
+			continue
+		}
+		m.rec.Gone = true
+		if err := c.saveMemberLocked(m.rec); err != nil {
+			return nil, false, err
+		}
+		if m.id == c.selfID {
+			removedSelf = true
+		}
+	}
+
+	var mine []byte
+	for _, s := range cm.Secrets {
+		if bytes.Equal(s.Member, c.selfID[:]) {
+			mine = s.Sealed
+		}
+	}
+	var keys *epochKeys
+	if mine != nil && !removedSelf {
+		secret, err := seal.Open(c.self, [16]byte(c.id), cm.Epoch, mine)
+		if err != nil || len(secret) != epoch.Size {
+			// A commit that names us but does not open for us: keep the
+			// epoch we have; a peer will hand the secret over again.
+			c.log.Warn("sealed epoch secret did not open", "epoch", cm.Epoch)
+			return nil, true, nil
+		}
+		keys = newEpochKeys(c.id, cm.Epoch, epoch.Secret(secret))
+		if err := c.store.AddEpoch([16]byte(c.id), cm.Epoch, keys.secret, keys.secret.StorageKey([16]byte(c.id))); err != nil {
+			return nil, false, fmt.Errorf("store epoch key: %w", err)
+		}
+		c.epochs[cm.Epoch] = keys
+		if cm.Epoch > c.state.Epoch {
+			c.state.Epoch = cm.Epoch
+		}
+		if err := c.saveStateLocked(true); err != nil {
+			return nil, false, err
+		}
+	}
+	removedPeers := c.peersOfLocked(cm.Removed)
+	return func() {
+		if c.node != nil {
+			if keys != nil {
+				c.joinTopicsLocked()
+			}
+			c.node.Disallow(removedPeers...)
+		}
+		c.retryHeldLocked()
+		c.h.emit(Event{Kind: EventEpoch, Circle: c.id})
+		if removedSelf {
+			c.h.emit(Event{Kind: EventRemoved, Circle: c.id})
+		}
+	}, true, nil
+}
+
+// peersOfLocked maps member ids to their peer ids.
+func (c *circle) peersOfLocked(ids [][]byte) []peer.ID {
+	var out []peer.ID
+	for _, r := range ids {
+		if len(r) != 16 {
+			continue
+		}
+		if m := c.roster[MemberID(r)]; m != nil {
+			out = append(out, m.peer)
+		}
+	}
+	return out
+}
+
+// joinTopicsLocked subscribes to the current epoch's topic and the one before
+// (records sent just before a commit still arrive there), and leaves older
+// ones.
+func (c *circle) joinTopicsLocked() {
+	cur := c.state.Epoch
+	for n, k := range c.epochs {
+		if n+1 >= cur {
+			if err := c.node.Join(k.topic); err != nil {
+				c.log.Warn("join topic", "err", err)
+			}
+		} else {
+			_ = c.node.Leave(k.topic)
+		}
+	}
+}

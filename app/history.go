@@ -1,0 +1,332 @@
+package app
+
+import (
+	"context"
+	"encoding/base32"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hearth-circles/hearth/app/record"
+	"github.com/hearth-circles/hearth/crypto/envelope"
+	"github.com/hearth-circles/hearth/storage"
+)
+
+// maxPostText bounds a post's text; the envelope itself holds a little under
+// 64 KiB.
+const maxPostText = 32 << 10
+
+// PostOptions are what a member writes.
+type PostOptions struct {
+	Text           string
+	Scope          Scope
+	ContentWarning string
+	ReplyTo        string // a Message.ID
+}
+
+// Message is a record as the history shows it.
+type Message struct {
+	ID             string // author id and sequence number: stable everywhere
+	Cursor         string // position in display order, for paging back
+	Author         MemberID
+	AuthorNick     string
+	Kind           string // "post", "joined", "left", "removed", "guidelines", ...
+	Scope          Scope
+	Text           string
+	ContentWarning string
+	ReplyTo        string
+	SentAt         time.Time // the author's clock: advisory
+	Lamport        uint64
+	Mine           bool
+}
+
+// messageID names a record by author and sequence number.
+func messageID(a MemberID, seq uint64) string { return a.String() + "-" + strconv.FormatUint(seq, 10) }
+
+func parseMessageID(s string) (*record.Ref, error) {
+	a, seqText, ok := strings.Cut(s, "-")
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if !ok || err != nil || len(a) != 32 {
+		return nil, fmt.Errorf("%q is not a message id", s)
+	}
+	var id MemberID
+	for i := range id {
+		b, err := strconv.ParseUint(a[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a message id", s)
+		}
+		id[i] = byte(b)
+	}
+	return &record.Ref{Author: id[:], Seq: seq}, nil
+}
+
+var cursorEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func encodeCursor(c storage.Cursor) string {
+	b := binary.BigEndian.AppendUint64(nil, c.Lamport)
+	b = append(b, c.Author[:]...)
+	b = binary.BigEndian.AppendUint64(b, c.Seq)
+	return cursorEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*storage.Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := cursorEncoding.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("%q is not a history cursor", s)
+	}
+	c := &storage.Cursor{Lamport: binary.BigEndian.Uint64(b), Seq: binary.BigEndian.Uint64(b[24:])}
+	copy(c.Author[:], b[8:24])
+	return c, nil
+}
+
+// Post publishes a post in circle id.
+func (h *Hearth) Post(ctx context.Context, id CircleID, opt PostOptions) (Message, error) {
+	c, err := h.circle(id)
+	if err != nil {
+		return Message{}, err
+	}
+	if strings.TrimSpace(opt.Text) == "" {
+		return Message{}, ErrEmpty
+	}
+	if len(opt.Text) > maxPostText || len(opt.ContentWarning) > 200 {
+		return Message{}, fmt.Errorf("post %w (at most %d bytes)", ErrTooLong, maxPostText)
+	}
+	if !utf8.ValidString(opt.Text) || !utf8.ValidString(opt.ContentWarning) {
+		return Message{}, fmt.Errorf("post is not valid text")
+	}
+	if opt.Scope < ScopeCircle || opt.Scope > ScopeResource {
+		return Message{}, fmt.Errorf("unknown scope %d", opt.Scope)
+	}
+	p := &record.Post{Text: opt.Text, ContentWarning: opt.ContentWarning}
+	if opt.ReplyTo != "" {
+		if p.ReplyTo, err = parseMessageID(opt.ReplyTo); err != nil {
+			return Message{}, err
+		}
+	}
+	c.mu.Lock()
+	out, o, err := c.publishLocked(envelope.Kind_KIND_POST, p, envelope.Scope(opt.Scope))
+	var msg Message
+	if err == nil {
+		msg = c.messageLocked(o.Signed, o.Record)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return Message{}, err
+	}
+	c.send(ctx, out)
+	return msg, nil
+}
+
+// History returns up to limit messages before the cursor (the latest when
+// before is empty), oldest first. The Cursor of the first message pages
+// further back.
+func (h *Hearth) History(id CircleID, before string, limit int) ([]Message, error) {
+	c, err := h.circle(id)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := decodeCursor(before)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	var out []Message
+	for len(out) < limit {
+		page, err := c.store.Latest([16]byte(id), cur, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		c.mu.Lock()
+		for _, it := range page {
+			s, rec, ok := decodeStored(it)
+			if !ok {
+				continue
+			}
+			m := c.messageLocked(s, rec)
+			if m.Kind == "" {
+				continue
+			}
+			out = append(out, m)
+		}
+		c.mu.Unlock()
+		last := page[len(page)-1]
+		cur = &storage.Cursor{Lamport: last.Lamport, Author: last.Author, Seq: last.Seq}
+	}
+	// newest first → oldest first
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// decodeStored splits a stored record into its signature and record.
+func decodeStored(it storage.Item) (*envelope.Signed, *envelope.Record, bool) {
+	if len(it.Record) < envelope.SignatureSize {
+		return nil, nil, false
+	}
+	s := &envelope.Signed{
+		Epoch: it.Epoch, Author: it.Author, Seq: it.Seq,
+		Signature: it.Record[:envelope.SignatureSize], Record: it.Record[envelope.SignatureSize:],
+	}
+	rec, err := s.Decode()
+	if err != nil {
+		return nil, nil, false
+	}
+	return s, rec, true
+}
+
+// messageLocked renders a record for the history; Kind is empty for records
+// the history does not show.
+func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message {
+	m := Message{
+		ID:      messageID(s.Author, s.Seq),
+		Cursor:  encodeCursor(storage.Cursor{Lamport: rec.Lamport, Author: s.Author, Seq: s.Seq}),
+		Author:  s.Author,
+		Scope:   Scope(rec.Scope),
+		SentAt:  time.UnixMilli(rec.SentAtMs),
+		Lamport: rec.Lamport,
+		Mine:    s.Author == c.selfID,
+	}
+	if a := c.roster[s.Author]; a != nil {
+		m.AuthorNick = a.rec.Nick
+	}
+	switch rec.Kind {
+	case envelope.Kind_KIND_POST:
+		var p record.Post
+		if proto.Unmarshal(rec.Body, &p) != nil {
+			return Message{}
+		}
+		m.Kind, m.Text, m.ContentWarning = "post", p.Text, p.ContentWarning
+		if p.ReplyTo != nil && len(p.ReplyTo.Author) == 16 {
+			m.ReplyTo = messageID(MemberID(p.ReplyTo.Author), p.ReplyTo.Seq)
+		}
+	case envelope.Kind_KIND_MEMBER_JOINED:
+		var mj record.MemberJoined
+		if proto.Unmarshal(rec.Body, &mj) != nil || mj.Member == nil {
+			return Message{}
+		}
+		m.Kind, m.Text = "joined", mj.Member.Nick
+	case envelope.Kind_KIND_GUIDELINES:
+		var g record.Guidelines
+		if proto.Unmarshal(rec.Body, &g) != nil {
+			return Message{}
+		}
+		m.Kind, m.Text = "guidelines", g.Text
+	default:
+		return Message{}
+	}
+	return m
+}
+
+// Member is a roster entry as the members panel shows it.
+type Member struct {
+	ID     MemberID
+	Nick   string
+	Role   Role
+	Online bool
+	Self   bool
+}
+
+// Members lists the circle's current members with their online state.
+func (h *Hearth) Members(id CircleID) ([]Member, error) {
+	c, err := h.circle(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Member
+	for _, m := range c.rosterLocked() {
+		out = append(out, Member{
+			ID: m.id, Nick: m.rec.Nick, Role: Role(m.rec.Role), Self: m.id == c.selfID,
+			Online: m.id == c.selfID && c.node != nil || c.connected[m.peer],
+		})
+	}
+	return out, nil
+}
+
+// CircleInfo summarises a circle for a list.
+type CircleInfo struct {
+	ID      CircleID
+	Name    string
+	Nick    string
+	Role    Role
+	Epoch   uint64
+	Members int
+	Online  int // members connected now, this one included when online
+	Addrs   []string
+}
+
+// Circles lists the vault's circles.
+func (h *Hearth) Circles() []CircleInfo {
+	h.mu.Lock()
+	cs := make([]*circle, 0, len(h.circles))
+	for _, c := range h.circles {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	var out []CircleInfo
+	for _, c := range cs {
+		c.mu.Lock()
+		info := CircleInfo{ID: c.id, Name: c.state.Name, Epoch: c.state.Epoch}
+		if me := c.selfMemberLocked(); me != nil {
+			info.Nick, info.Role = me.rec.Nick, Role(me.rec.Role)
+		}
+		for _, m := range c.rosterLocked() {
+			info.Members++
+			if m.id == c.selfID && c.node != nil || c.connected[m.peer] {
+				info.Online++
+			}
+		}
+		for _, a := range c.addrsLocked() {
+			info.Addrs = append(info.Addrs, a.String()+"/p2p/"+c.peerID().String())
+		}
+		c.mu.Unlock()
+		out = append(out, info)
+	}
+	sortCircles(out)
+	return out
+}
+
+func sortCircles(cs []CircleInfo) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].Name < cs[j-1].Name; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// circleLog is a circle as catch-up sync sees it.
+type circleLog circle
+
+func (l *circleLog) HighWater() (map[[16]byte]uint64, error) {
+	c := (*circle)(l)
+	return c.store.HighWater([16]byte(c.id))
+}
+
+func (l *circleLog) Envelopes(author [16]byte, after uint64, limit int) ([][]byte, error) {
+	c := (*circle)(l)
+	return c.store.Envelopes([16]byte(c.id), author, after, limit)
+}
+
+func (l *circleLog) Deliver(from peer.ID, envs [][]byte) error {
+	c := (*circle)(l)
+	for _, e := range envs {
+		c.receive(from, e)
+	}
+	return nil
+}

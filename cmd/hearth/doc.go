@@ -1,0 +1,9 @@
+// Command hearth is Hearth's desktop app: a Fyne window over the core in
+// package app. It is wiring only. On first run it asks for a passphrase and
+// creates the vault (the encrypted local history) in the home directory,
+// $XDG_DATA_HOME/hearth or ~/.local/share/hearth unless --home says
+// otherwise; later runs ask for the passphrase to unlock it, with a growing
+// wait after each wrong one. The slow key derivation runs off the UI
+// goroutine and reports back through fyne.Do. Lock closes the vault and
+// returns to the unlock screen.
+package main

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	hearth "github.com/hearth-circles/hearth/app"
+	"github.com/hearth-circles/hearth/assets"
+)
+
+const (
+	// minPassphraseLength is the fewest characters a new passphrase may have.
+	minPassphraseLength = 8
+	// firstUnlockDelay is how long Unlock stays disabled after a wrong
+	// passphrase; it doubles with each further one, up to maxUnlockDelay.
+	firstUnlockDelay = time.Second
+	maxUnlockDelay   = 30 * time.Second
+)
+
+// Texts the member reads; tests look for them.
+const (
+	textLossWarning  = "If you lose this passphrase, nothing can recover your circles."
+	textTooShort     = "Use at least 8 characters."
+	textMismatch     = "The two passphrases do not match."
+	textWrong        = "Wrong passphrase"
+	textInUse        = "This vault is open in another Hearth window"
+	textCirclesSoon  = "Your circles will appear here"
+	textCreating     = "Creating your vault…"
+	textUnlocking    = "Unlocking…"
+	textLocking      = "Locking…"
+	textCreateButton = "Create vault"
+	textUnlockButton = "Unlock"
+	textLockButton   = "Lock"
+)
+
+// screens drives the window through its three states: creating a vault on
+// first run, unlocking it later, and the (for now empty) circles view with
+// its Lock button. Every field is touched on the UI goroutine only; the slow
+// key derivation runs through background and reports back with fyne.Do.
+type screens struct {
+	win  fyne.Window
+	home string
+
+	vault    *hearth.Vault // nil while locked
+	failures int           // wrong passphrases in a row
+
+	// The widgets of the screen on show, kept for tests.
+	pass, repeat *widget.Entry
+	submit       *widget.Button
+	status       *widget.Label
+
+	// Hooks, replaced in tests: how to create and unlock a vault, how to run
+	// slow work off the UI goroutine, and how to run f on the UI goroutine
+	// after d.
+	create     func(home string, passphrase []byte) (*hearth.Vault, error)
+	unlock     func(home string, passphrase []byte) (*hearth.Vault, error)
+	background func(work func())
+	after      func(d time.Duration, f func())
+}
+
+func newScreens(win fyne.Window, home string) *screens {
+	return &screens{
+		win:        win,
+		home:       home,
+		create:     hearth.CreateVault,
+		unlock:     hearth.UnlockVault,
+		background: func(work func()) { go work() },
+		after: func(d time.Duration, f func()) {
+			time.AfterFunc(d, func() { fyne.Do(f) })
+		},
+	}
+}
+
+// start shows the first screen: create on first run, unlock afterwards.
+func (s *screens) start() {
+	if hearth.VaultExists(s.home) {
+		s.showUnlock()
+	} else {
+		s.showCreate()
+	}
+}
+
+// close closes the vault if it is open; the window is going away.
+func (s *screens) close() error {
+	if s.vault == nil {
+		return nil
+	}
+	err := s.vault.Close()
+	s.vault = nil
+	return err
+}
+
+func (s *screens) showCreate() {
+	s.pass = widget.NewPasswordEntry()
+	s.pass.SetPlaceHolder("Passphrase")
+	s.repeat = widget.NewPasswordEntry()
+	s.repeat.SetPlaceHolder("The same passphrase again")
+	s.status = newStatus()
+	s.submit = widget.NewButton(textCreateButton, s.submitCreate)
+	s.submit.Importance = widget.HighImportance
+	s.pass.OnSubmitted = func(string) { s.win.Canvas().Focus(s.repeat) }
+	s.repeat.OnSubmitted = func(string) { s.submitCreate() }
+
+	warning := widget.NewLabel(textLossWarning)
+	warning.Wrapping = fyne.TextWrapWord
+	warning.Importance = widget.WarningImportance
+	intro := widget.NewLabel("Choose a passphrase for this computer. It keeps your circles' history unreadable to anyone without it.")
+	intro.Wrapping = fyne.TextWrapWord
+
+	s.show("Welcome to Hearth", intro, s.pass, s.repeat, warning, s.submit, s.status)
+	s.win.Canvas().Focus(s.pass)
+}
+
+func (s *screens) submitCreate() {
+	if s.submit.Disabled() {
+		return
+	}
+	pass, repeat := s.pass.Text, s.repeat.Text
+	switch {
+	case utf8.RuneCountInString(pass) < minPassphraseLength:
+		s.fail(textTooShort)
+		return
+	case pass != repeat:
+		s.fail(textMismatch)
+		return
+	}
+	s.busy(textCreating)
+	home := s.home
+	s.background(func() {
+		v, err := s.create(home, []byte(pass))
+		fyne.Do(func() { s.created(v, err) })
+	})
+}
+
+func (s *screens) created(v *hearth.Vault, err error) {
+	if err != nil {
+		s.submit.Enable()
+		s.fail(fmt.Sprintf("Could not create the vault: %v", err))
+		return
+	}
+	s.vault = v
+	s.showCircles()
+}
+
+func (s *screens) showUnlock() {
+	s.pass = widget.NewPasswordEntry()
+	s.pass.SetPlaceHolder("Passphrase")
+	s.repeat = nil
+	s.status = newStatus()
+	s.submit = widget.NewButton(textUnlockButton, s.submitUnlock)
+	s.submit.Importance = widget.HighImportance
+	s.pass.OnSubmitted = func(string) { s.submitUnlock() }
+
+	intro := widget.NewLabel("Enter your passphrase to open your circles.")
+	intro.Wrapping = fyne.TextWrapWord
+	s.show("Hearth is locked", intro, s.pass, s.submit, s.status)
+	s.win.Canvas().Focus(s.pass)
+}
+
+func (s *screens) submitUnlock() {
+	if s.submit.Disabled() {
+		return
+	}
+	pass := s.pass.Text
+	s.busy(textUnlocking)
+	home := s.home
+	s.background(func() {
+		v, err := s.unlock(home, []byte(pass))
+		fyne.Do(func() { s.unlocked(v, err) })
+	})
+}
+
+func (s *screens) unlocked(v *hearth.Vault, err error) {
+	switch {
+	case err == nil:
+		s.failures = 0
+		s.vault = v
+		s.showCircles()
+	case errors.Is(err, hearth.ErrWrongPassphrase):
+		s.failures++
+		s.pass.SetText("")
+		s.fail(textWrong)
+		// Each wrong guess makes the next one wait longer.
+		submit := s.submit
+		s.after(unlockDelay(s.failures), submit.Enable)
+	case errors.Is(err, hearth.ErrInUse):
+		s.submit.Enable()
+		s.fail(textInUse)
+	default:
+		s.submit.Enable()
+		s.fail(fmt.Sprintf("Could not open the vault: %v", err))
+	}
+}
+
+// unlockDelay is how long the Unlock button stays disabled after the n-th
+// wrong passphrase in a row.
+func unlockDelay(n int) time.Duration {
+	d := firstUnlockDelay
+	for i := 1; i < n && d < maxUnlockDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxUnlockDelay)
+}
+
+func (s *screens) showCircles() {
+	s.pass, s.repeat = nil, nil
+	s.status = newStatus()
+	s.submit = widget.NewButton(textLockButton, s.lock)
+
+	placeholder := widget.NewLabelWithStyle(textCirclesSoon, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	s.show("Your circles", placeholder, s.submit, s.status)
+}
+
+// lock closes the vault and returns to the unlock screen.
+func (s *screens) lock() {
+	s.busy(textLocking)
+	if err := s.close(); err != nil {
+		s.submit.Enable()
+		s.fail(fmt.Sprintf("Could not lock the vault: %v", err))
+		return
+	}
+	s.showUnlock()
+}
+
+// show lays out a screen: the icon, a title, then the given rows, in a
+// column of fixed width centred in the window.
+func (s *screens) show(title string, rows ...fyne.CanvasObject) {
+	icon := canvas.NewImageFromResource(fyne.NewStaticResource("icon.png", assets.Icon))
+	icon.FillMode = canvas.ImageFillContain
+	icon.SetMinSize(fyne.NewSize(96, 96))
+	heading := widget.NewLabelWithStyle(title, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+
+	width := canvas.NewRectangle(nil)
+	width.SetMinSize(fyne.NewSize(360, 0))
+	column := container.NewVBox(append([]fyne.CanvasObject{icon, heading}, rows...)...)
+	s.win.SetContent(container.NewCenter(container.NewStack(width, column)))
+}
+
+func (s *screens) busy(text string) {
+	s.submit.Disable()
+	s.status.Importance = widget.MediumImportance
+	s.status.SetText(text)
+}
+
+func (s *screens) fail(text string) {
+	s.status.Importance = widget.DangerImportance
+	s.status.SetText(text)
+}
+
+func newStatus() *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Alignment = fyne.TextAlignCenter
+	return l
+}

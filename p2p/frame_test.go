@@ -1,0 +1,304 @@
+package p2p
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"runtime"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/hearth-circles/hearth/p2p/syncpb"
+)
+
+// must returns an encoder's output; the encoders fail only on oversize
+// input, which these tests never give them.
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// rawFrame builds a frame field by field, to write what the encoder won't.
+type rawFrame []byte
+
+func (r rawFrame) kind(k uint64) rawFrame {
+	r = protowire.AppendTag(r, 1, protowire.VarintType)
+	return protowire.AppendVarint(r, k)
+}
+
+func (r rawFrame) mark(author []byte, seq uint64) rawFrame {
+	var m []byte
+	m = protowire.AppendTag(m, 1, protowire.BytesType)
+	m = protowire.AppendBytes(m, author)
+	m = protowire.AppendTag(m, 2, protowire.VarintType)
+	m = protowire.AppendVarint(m, seq)
+	r = protowire.AppendTag(r, 2, protowire.BytesType)
+	return protowire.AppendBytes(r, m)
+}
+
+func (r rawFrame) env(e []byte) rawFrame {
+	r = protowire.AppendTag(r, 3, protowire.BytesType)
+	return protowire.AppendBytes(r, e)
+}
+
+func TestDecodeFrame(t *testing.T) {
+	a1, a2 := author(1), author(2)
+	big := make([]byte, MaxBatchBytes)
+	manyMarks := func(n int) rawFrame {
+		r := rawFrame(nil).kind(1)
+		for i := range n {
+			a := author(i)
+			r = r.mark(a[:], 1)
+		}
+		return r
+	}
+	manyEnvs := func(n int) rawFrame {
+		r := rawFrame(nil).kind(2)
+		for range n {
+			r = r.env([]byte{1})
+		}
+		return r
+	}
+	tests := []struct {
+		name   string
+		in     []byte
+		want   error // nil: accepted
+		kind   syncpb.Kind
+		nMarks int
+		nEnvs  int
+	}{
+		{"marks", must(encodeMarks(marks{a1: 3, a2: 1 << 60})), nil, syncpb.Kind_KIND_MARKS, 2, 0},
+		{"empty map", must(encodeMarks(marks{})), nil, syncpb.Kind_KIND_MARKS, 0, 0},
+		{"zero marks left out", must(encodeMarks(marks{a1: 0, a2: 4})), nil, syncpb.Kind_KIND_MARKS, 1, 0},
+		{"largest map", manyMarks(MaxAuthors), nil, syncpb.Kind_KIND_MARKS, MaxAuthors, 0},
+		{"batch", must(encodeBatch([][]byte{{1}, {2, 3}})), nil, syncpb.Kind_KIND_BATCH, 0, 2},
+		{"largest envelope", must(encodeBatch([][]byte{big})), nil, syncpb.Kind_KIND_BATCH, 0, 1},
+		{"most envelopes", manyEnvs(MaxBatchEnvelopes), nil, syncpb.Kind_KIND_BATCH, 0, MaxBatchEnvelopes},
+		{"done", must(encodeDone()), nil, syncpb.Kind_KIND_DONE, 0, 0},
+
+		{"empty", nil, ErrProtocol, 0, 0, 0},
+		{"one byte", []byte{0x08}, ErrProtocol, 0, 0, 0},
+		{"no kind", rawFrame(nil).mark(a1[:], 1), ErrProtocol, 0, 0, 0},
+		{"kind zero", rawFrame(nil).kind(0), ErrProtocol, 0, 0, 0},
+		{"unknown kind", rawFrame(nil).kind(9), ErrProtocol, 0, 0, 0},
+		{"kind twice", rawFrame(nil).kind(3).kind(3), ErrProtocol, 0, 0, 0},
+		{"kind as bytes", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte{3}), ErrProtocol, 0, 0, 0},
+		{"unknown field", protowire.AppendVarint(protowire.AppendTag(rawFrame(nil).kind(3), 4, protowire.VarintType), 1), ErrProtocol, 0, 0, 0},
+		{"trailing byte", append(rawFrame(nil).kind(3), 0x00), ErrProtocol, 0, 0, 0},
+		{"truncated", must(encodeMarks(marks{a1: 3}))[:10], ErrProtocol, 0, 0, 0},
+		{"short author", rawFrame(nil).kind(1).mark(a1[:15], 1), ErrProtocol, 0, 0, 0},
+		{"long author", rawFrame(nil).kind(1).mark(append(a1[:], 0), 1), ErrProtocol, 0, 0, 0},
+		{"zero seq", rawFrame(nil).kind(1).mark(a1[:], 0), ErrProtocol, 0, 0, 0},
+		{"authors out of order", rawFrame(nil).kind(1).mark(a2[:], 1).mark(a1[:], 1), ErrProtocol, 0, 0, 0},
+		{"author twice", rawFrame(nil).kind(1).mark(a1[:], 1).mark(a1[:], 2), ErrProtocol, 0, 0, 0},
+		{"too many authors", manyMarks(MaxAuthors + 1), ErrTooManyAuthors, 0, 0, 0},
+		{"envelopes in marks", rawFrame(nil).kind(1).env([]byte{1}), ErrProtocol, 0, 0, 0},
+		{"marks in batch", rawFrame(nil).kind(2).mark(a1[:], 1).env([]byte{1}), ErrProtocol, 0, 0, 0},
+		{"marks in done", rawFrame(nil).kind(3).mark(a1[:], 1), ErrProtocol, 0, 0, 0},
+		{"envelopes in done", rawFrame(nil).kind(3).env([]byte{1}), ErrProtocol, 0, 0, 0},
+		{"empty batch", rawFrame(nil).kind(2), ErrProtocol, 0, 0, 0},
+		{"empty envelope", rawFrame(nil).kind(2).env(nil), ErrProtocol, 0, 0, 0},
+		{"too many envelopes", manyEnvs(MaxBatchEnvelopes + 1), ErrProtocol, 0, 0, 0},
+		{"batch too large", rawFrame(nil).kind(2).env(big).env([]byte{1}), ErrProtocol, 0, 0, 0},
+		{"fields out of order", rawFrame(nil).env([]byte{1}).kind(2), ErrProtocol, 0, 0, 0},
+		{"over the frame cap", make([]byte, MaxFrameSize+1), ErrProtocol, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := decodeFrame(tc.in)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("got error %v, want %v", err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			if f.kind != tc.kind || len(f.marks) != tc.nMarks || len(f.envs) != tc.nEnvs {
+				t.Errorf("got kind %v, %d marks, %d envelopes; want %v, %d, %d",
+					f.kind, len(f.marks), len(f.envs), tc.kind, tc.nMarks, tc.nEnvs)
+			}
+		})
+	}
+}
+
+func TestMarksRoundTrip(t *testing.T) {
+	in := marks{author(1): 1, author(7): math.MaxUint64, author(3): 42}
+	f, err := decodeFrame(must(encodeMarks(in)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.marks) != len(in) {
+		t.Fatalf("got %d marks, want %d", len(f.marks), len(in))
+	}
+	for a, s := range in {
+		if f.marks[a] != s {
+			t.Errorf("author %x: got %d, want %d", a[:2], f.marks[a], s)
+		}
+	}
+}
+
+func TestEncodeLimits(t *testing.T) {
+	full := make(marks, MaxAuthors)
+	for i := range MaxAuthors {
+		full[author(i)] = math.MaxUint64
+	}
+	b, err := encodeMarks(full)
+	if err != nil {
+		t.Fatalf("largest map: got %v, want nil", err)
+	}
+	if len(b) > MaxFrameSize {
+		t.Errorf("largest map: got %d bytes, want at most %d", len(b), MaxFrameSize)
+	}
+	full[author(MaxAuthors)] = 1
+	if _, err := encodeMarks(full); !errors.Is(err, ErrTooManyAuthors) {
+		t.Errorf("map over the cap: got %v, want %v", err, ErrTooManyAuthors)
+	}
+	envs := make([][]byte, MaxBatchEnvelopes)
+	for i := range envs {
+		envs[i] = make([]byte, MaxBatchBytes/MaxBatchEnvelopes)
+	}
+	b, err = encodeBatch(envs)
+	if err != nil || len(b) > MaxFrameSize {
+		t.Errorf("largest batch: got %d bytes, error %v; want at most %d, nil", len(b), err, MaxFrameSize)
+	}
+}
+
+func TestReadFrame(t *testing.T) {
+	done := must(encodeDone())
+	uv := func(n uint64) []byte { return protowire.AppendVarint(nil, n) }
+	tests := []struct {
+		name string
+		in   []byte
+		want error // nil: a frame; io.EOF: clean end
+	}{
+		{"frame", append(uv(uint64(len(done))), done...), nil},
+		{"clean end", nil, io.EOF},
+		{"zero length", uv(0), ErrProtocol},
+		{"over the cap", uv(MaxFrameSize + 1), ErrProtocol},
+		{"huge claim", uv(1 << 62), ErrProtocol},
+		{"largest uvarint", uv(math.MaxUint64), ErrProtocol},
+		{"overflowing uvarint", bytes.Repeat([]byte{0xff}, 11), ErrProtocol},
+		{"tenth byte too big", append(bytes.Repeat([]byte{0x80}, 9), 0x02), ErrProtocol},
+		{"non-minimal length", []byte{0x82, 0x00, 0x08, 0x03}, ErrProtocol},
+		{"truncated length", []byte{0x80}, ErrProtocol},
+		{"truncated body", append(uv(10), 0x08), ErrProtocol},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := readFrame(bufio.NewReader(bytes.NewReader(tc.in)))
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("got error %v, want %v", err, tc.want)
+			}
+			if err == nil && !bytes.Equal(b, done) {
+				t.Errorf("got %x, want %x", b, done)
+			}
+		})
+	}
+}
+
+// TestReadFrameAllocation: a claimed length over the cap is refused
+// without allocating anything near that size.
+func TestReadFrameAllocation(t *testing.T) {
+	in := protowire.AppendVarint(nil, MaxFrameSize+1)
+	const runs = 100
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if _, err := readFrame(bufio.NewReader(bytes.NewReader(in))); !errors.Is(err, ErrProtocol) {
+			t.Fatalf("got %v, want %v", err, ErrProtocol)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if perRun := (after.TotalAlloc - before.TotalAlloc) / runs; perRun > 16<<10 {
+		t.Errorf("got %d bytes allocated per refused frame, want at most %d", perRun, 16<<10)
+	}
+}
+
+// FuzzSyncFrame reads a stream of length-prefixed frames as a sync peer
+// would. It must never panic, and every frame it accepts must be the
+// canonical encoding of what it decoded to.
+func FuzzSyncFrame(f *testing.F) {
+	for _, seed := range fuzzSeeds(f) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReader(bytes.NewReader(data))
+		for {
+			b, err := readFrame(r)
+			if err != nil {
+				return
+			}
+			fr, err := decodeFrame(b)
+			if err != nil {
+				continue
+			}
+			var again []byte
+			switch fr.kind {
+			case syncpb.Kind_KIND_MARKS:
+				if len(fr.marks) > MaxAuthors {
+					t.Fatalf("accepted %d authors", len(fr.marks))
+				}
+				again, err = encodeMarks(fr.marks)
+			case syncpb.Kind_KIND_BATCH:
+				if len(fr.envs) == 0 || len(fr.envs) > MaxBatchEnvelopes {
+					t.Fatalf("accepted a batch of %d", len(fr.envs))
+				}
+				again, err = encodeBatch(fr.envs)
+			case syncpb.Kind_KIND_DONE:
+				again, err = encodeDone()
+			default:
+				t.Fatalf("accepted kind %v", fr.kind)
+			}
+			if err != nil {
+				t.Fatalf("re-encode: %v", err)
+			}
+			if !bytes.Equal(again, b) {
+				t.Fatalf("accepted a non-canonical frame: got %x, re-encoded %x", b, again)
+			}
+		}
+	})
+}
+
+func fuzzSeeds(t testing.TB) [][]byte {
+	stream := func(frames ...[]byte) []byte {
+		var w bytes.Buffer
+		for _, f := range frames {
+			if err := writeFrame(&w, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return w.Bytes()
+	}
+	m := must(encodeMarks(marks{author(1): 5, author(2): 1}))
+	bt := must(encodeBatch([][]byte{mkEnv(author(1), 1, 8), mkEnv(author(1), 2, 3)}))
+	d := must(encodeDone())
+	return [][]byte{
+		stream(m),
+		stream(m, bt, d),
+		stream(d),
+		stream(must(encodeMarks(marks{}))),
+		{0x00},
+		{0xff, 0xff, 0xff, 0xff, 0x0f},
+	}
+}
+
+// FuzzExchangeResponse reads a request/response answer. It must never
+// panic nor return more than the cap.
+func FuzzExchangeResponse(f *testing.F) {
+	f.Add([]byte{statusOK, 0x02, 'h', 'i'}, uint16(10))
+	f.Add([]byte{statusOK, 0x02, 'h', 'i'}, uint16(1))
+	f.Add([]byte{statusFailed}, uint16(10))
+	f.Add([]byte{statusTooLarge}, uint16(10))
+	f.Add([]byte{statusOK, 0xff, 0xff, 0xff, 0xff, 0x0f}, uint16(100))
+	f.Add([]byte{statusOK, 0x00, 0x00}, uint16(100))
+	f.Fuzz(func(t *testing.T, data []byte, maxResp uint16) {
+		resp, err := readResponse(bufio.NewReader(bytes.NewReader(data)), int(maxResp))
+		if err == nil && len(resp) > int(maxResp) {
+			t.Fatalf("got %d bytes, cap %d", len(resp), maxResp)
+		}
+	})
+}

@@ -1,0 +1,563 @@
+package p2p
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/hearth-circles/hearth/p2p/syncpb"
+)
+
+// Log is the store that catch-up sync reads from and delivers to. The app
+// implements it over its encrypted store; a mailbox that cannot decrypt
+// implements it over ciphertext. Envelopes are opaque to this package.
+//
+// Methods may be called from several goroutines at once.
+type Log interface {
+	// HighWater returns, per author, the contiguous high-water sequence
+	// number: every envelope of that author from 1 to it is held. Authors
+	// with nothing held may be left out.
+	HighWater() (map[[16]byte]uint64, error)
+	// Envelopes returns up to limit envelopes of author with a sequence
+	// number above after, in ascending order of sequence number.
+	Envelopes(author [16]byte, after uint64, limit int) ([][]byte, error)
+	// Deliver takes envelopes fetched by sync, exactly as gossip receipt
+	// would: each is checked and stored once; envelopes already held are
+	// no error. from is the peer that sent them.
+	Deliver(from peer.ID, envs [][]byte) error
+}
+
+// syncProtocol is the catch-up sync protocol (see the package documentation).
+const syncProtocol protocol.ID = "/hearth/sync/1"
+
+// Bounds of a sync session.
+const (
+	// MaxSyncRounds bounds the rounds of one session.
+	MaxSyncRounds = 16
+	// roundEnvelopes and roundBytes bound what one side sends in a round.
+	roundEnvelopes = 4096
+	roundBytes     = 16 << 20
+	// frameTimeout is the deadline of every frame read or write.
+	frameTimeout = 30 * time.Second
+	// sessionTimeout bounds a whole session.
+	sessionTimeout = 10 * time.Minute
+	// maxServing bounds the sessions one peer may have us serve at once.
+	maxServing = 2
+	// defaultSyncEvery is the period of background sync.
+	defaultSyncEvery = 30 * time.Second
+	// requestDelay is how long a requested session waits, for gossip in
+	// flight and for further requests. The side that accepted a connection
+	// waits as long before its own session, so that usually the dialer's
+	// session runs alone and the accepter's finds nothing left to do.
+	requestDelay = time.Second
+)
+
+// marks is a high-water map without zero entries.
+type marks = map[[authorLen]byte]uint64
+
+// round is the pair of maps exchanged at the start of a round.
+type round struct{ initiator, responder marks }
+
+func (r round) equal(o round) bool {
+	return maps.Equal(r.initiator, o.initiator) && maps.Equal(r.responder, o.responder)
+}
+
+// differ reports whether some author is behind on either side.
+func differ(a, b marks) bool {
+	if len(a) != len(b) {
+		return true
+	}
+	return !maps.Equal(a, b)
+}
+
+// SyncWith runs one catch-up session with p, initiated by this node: both
+// sides end up with every envelope the other held, up to the session's
+// bounds. It dials p if needed and returns when the responder has taken
+// everything sent to it.
+func (n *Node) SyncWith(ctx context.Context, p peer.ID) error {
+	if n.cfg.Log == nil {
+		return ErrSyncDisabled
+	}
+	if !n.Allowed(p) {
+		return fmt.Errorf("sync with %s: %w", p, ErrNotAllowed)
+	}
+	ctx, end, ok := n.begin(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer end()
+	return n.initiate(ctx, p)
+}
+
+// RequestSync asks for a catch-up session with p soon, for example because
+// the app saw a gap in an author's sequence numbers. The session starts
+// after a short delay (a second), so that gossip still in flight can fill
+// the gap first, and requests coalesce: while a session with p waits or
+// runs, further requests add at most one more session. RequestSync never
+// blocks and never dials: a peer that is not connected is skipped.
+func (n *Node) RequestSync(p peer.ID) {
+	n.requestSync(p, requestDelay)
+}
+
+// requestSync asks for a session with p after delay.
+func (n *Node) requestSync(p peer.ID, delay time.Duration) {
+	if n.cfg.Log == nil || !n.Allowed(p) || p == n.host.ID() {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	st := n.syncs[p]
+	if st == nil {
+		st = &peerSync{}
+		n.syncs[p] = st
+	}
+	st.pending = true
+	n.kickLocked(p, st, delay)
+}
+
+// peerSync is the sync state of one peer, guarded by Node.mu. A node does
+// not start a session with a peer while it serves one from that peer: the
+// request waits, and runs when the served session ends.
+type peerSync struct {
+	pending bool // a session is wanted
+	running bool // a worker goroutine is running (or waiting) for this peer
+	serving int  // sessions from this peer being served
+}
+
+// kickLocked starts the worker of p, after delay, if a session is wanted
+// and none runs.
+func (n *Node) kickLocked(p peer.ID, st *peerSync, delay time.Duration) {
+	if !st.pending || st.running || st.serving > 0 {
+		return
+	}
+	ctx, end, ok := n.beginLocked(context.Background())
+	if !ok {
+		return
+	}
+	st.running = true
+	go n.syncWorker(ctx, end, p, delay)
+}
+
+// syncWorker runs sessions with p while requests are pending.
+func (n *Node) syncWorker(ctx context.Context, end func(), p peer.ID, delay time.Duration) {
+	defer end()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	for {
+		n.mu.Lock()
+		st := n.syncs[p]
+		if n.closed || !st.pending || st.serving > 0 {
+			st.running = false
+			n.forgetLocked(p, st)
+			n.mu.Unlock()
+			return
+		}
+		st.pending = false
+		n.mu.Unlock()
+
+		if n.host.Network().Connectedness(p) != network.Connected {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "sync"), sessionTimeout)
+		err := n.initiate(sctx, p)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			n.log.Debug("sync session failed", "peer", p, "err", err)
+		}
+	}
+}
+
+// forgetLocked drops the state of a peer with nothing going on.
+func (n *Node) forgetLocked(p peer.ID, st *peerSync) {
+	if !st.pending && !st.running && st.serving == 0 {
+		delete(n.syncs, p)
+	}
+}
+
+// syncLoop asks for a session with every connected peer, every SyncEvery
+// give or take a quarter.
+func (n *Node) syncLoop(ctx context.Context, end func(), every time.Duration) {
+	defer end()
+	t := time.NewTimer(jitter(every))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range n.Peers() {
+			n.requestSync(p, 0)
+		}
+		t.Reset(jitter(every))
+	}
+}
+
+// jitter returns d scaled by a random factor in [0.75, 1.25).
+func jitter(d time.Duration) time.Duration {
+	return d - d/4 + rand.N(d/2+1)
+}
+
+// syncStream is a sync stream with buffered I/O and per-frame deadlines.
+type syncStream struct {
+	s network.Stream
+	r *bufio.Reader
+	w *bufio.Writer
+}
+
+func newSyncStream(s network.Stream) *syncStream {
+	return &syncStream{s: s, r: bufio.NewReader(s), w: bufio.NewWriter(s)}
+}
+
+func (c *syncStream) read() (frame, error) {
+	if err := c.s.SetReadDeadline(time.Now().Add(frameTimeout)); err != nil {
+		return frame{}, err
+	}
+	b, err := readFrame(c.r)
+	if err != nil {
+		return frame{}, err
+	}
+	return decodeFrame(b)
+}
+
+func (c *syncStream) write(b []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := c.s.SetWriteDeadline(time.Now().Add(frameTimeout)); err != nil {
+		return err
+	}
+	return writeFrame(c.w, b)
+}
+
+func (c *syncStream) flush() error {
+	if err := c.s.SetWriteDeadline(time.Now().Add(frameTimeout)); err != nil {
+		return err
+	}
+	return c.w.Flush()
+}
+
+// readMarks reads the marks frame that opens a round.
+func (c *syncStream) readMarks() (marks, error) {
+	f, err := c.read()
+	if err != nil {
+		return nil, err
+	}
+	if f.kind != syncpb.Kind_KIND_MARKS {
+		return nil, fmt.Errorf("got frame %v, want marks: %w", f.kind, ErrProtocol)
+	}
+	return f.marks, nil
+}
+
+// highWater reads the local map, drops zero entries and checks its size.
+func (n *Node) highWater() (marks, error) {
+	hw, err := n.cfg.Log.HighWater()
+	if err != nil {
+		return nil, fmt.Errorf("high-water map: %w", err)
+	}
+	m := make(marks, len(hw))
+	for a, s := range hw {
+		if s != 0 {
+			m[a] = s
+		}
+	}
+	if len(m) > MaxAuthors {
+		return nil, fmt.Errorf("local high-water map of %d authors: %w", len(m), ErrTooManyAuthors)
+	}
+	return m, nil
+}
+
+// initiate runs a session as initiator on a new stream to p.
+func (n *Node) initiate(ctx context.Context, p peer.ID) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, p, syncProtocol)
+	if err != nil {
+		return fmt.Errorf("open sync stream: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
+	defer stop()
+	defer func() {
+		if err != nil {
+			_ = s.Reset()
+		}
+	}()
+	c := newSyncStream(s)
+
+	var prev *round
+	for r := 1; ; r++ {
+		mine, err := n.highWater()
+		if err != nil {
+			return err
+		}
+		if err := c.write(encodeMarks(mine)); err != nil {
+			return err
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		theirs, err := c.readMarks()
+		if err != nil {
+			return err
+		}
+		cur := round{initiator: mine, responder: theirs}
+		stalled := prev != nil && cur.equal(*prev)
+		if err := n.receiveEnvelopes(c, p, !stalled); err != nil {
+			return err
+		}
+		if !stalled {
+			if err := n.sendEnvelopes(c, mine, theirs); err != nil {
+				return err
+			}
+		}
+		if err := c.write(encodeDone()); err != nil {
+			return err
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if stalled || !differ(mine, theirs) || r == MaxSyncRounds {
+			break
+		}
+		prev = &cur
+	}
+	if err := s.CloseWrite(); err != nil {
+		return err
+	}
+	// The responder closes its side once it has delivered our last batch.
+	if err := s.SetReadDeadline(time.Now().Add(frameTimeout)); err != nil {
+		return err
+	}
+	if _, err := c.r.ReadByte(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return fmt.Errorf("data after the last round: %w", ErrProtocol)
+		}
+		return err
+	}
+	return s.Close()
+}
+
+// serveSync answers a session initiated by a peer.
+func (n *Node) serveSync(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	if n.cfg.Log == nil || !n.Allowed(p) {
+		_ = s.Reset()
+		return
+	}
+	ctx, end, ok := n.begin(context.Background())
+	if !ok {
+		_ = s.Reset()
+		return
+	}
+	defer end()
+	if !n.startServing(p) {
+		_ = s.Reset()
+		return
+	}
+	defer n.stopServing(p)
+	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
+	defer stop()
+
+	if err := n.respond(newSyncStream(s), p); err != nil {
+		_ = s.Reset()
+		if ctx.Err() == nil {
+			n.log.Debug("serving sync session failed", "peer", p, "err", err)
+		}
+		return
+	}
+	_ = s.Close()
+}
+
+func (n *Node) startServing(p peer.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.syncs[p]
+	if st == nil {
+		st = &peerSync{}
+		n.syncs[p] = st
+	}
+	if st.serving >= maxServing {
+		return false
+	}
+	st.serving++
+	return true
+}
+
+func (n *Node) stopServing(p peer.ID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := n.syncs[p]
+	st.serving--
+	if !n.closed {
+		n.kickLocked(p, st, 0)
+	}
+	n.forgetLocked(p, st)
+}
+
+// respond runs the responder's side of a session until the initiator closes.
+func (n *Node) respond(c *syncStream, p peer.ID) error {
+	var prev *round
+	for r := 1; ; r++ {
+		theirs, err := c.readMarks()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if r > MaxSyncRounds {
+			return fmt.Errorf("round %d: %w", r, ErrProtocol)
+		}
+		mine, err := n.highWater()
+		if err != nil {
+			return err
+		}
+		if err := c.write(encodeMarks(mine)); err != nil {
+			return err
+		}
+		cur := round{initiator: theirs, responder: mine}
+		stalled := prev != nil && cur.equal(*prev)
+		if !stalled {
+			if err := n.sendEnvelopes(c, mine, theirs); err != nil {
+				return err
+			}
+		}
+		if err := c.write(encodeDone()); err != nil {
+			return err
+		}
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := n.receiveEnvelopes(c, p, !stalled); err != nil {
+			return err
+		}
+		prev = &cur
+	}
+}
+
+// sendEnvelopes sends, in batches, the envelopes the peer lacks according to
+// the two maps: for each author (in ascending order) where mine is ahead,
+// sequence numbers theirs+1 to mine, within the round's bounds. It does not
+// write the closing done frame.
+func (n *Node) sendEnvelopes(c *syncStream, mine, theirs marks) error {
+	authors := make([][authorLen]byte, 0)
+	for a, s := range mine {
+		if s > theirs[a] {
+			authors = append(authors, a)
+		}
+	}
+	slices.SortFunc(authors, func(x, y [authorLen]byte) int { return bytes.Compare(x[:], y[:]) })
+
+	var (
+		batch      [][]byte
+		batchBytes int
+		sentEnvs   int
+		sentBytes  int
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := c.write(encodeBatch(batch))
+		batch, batchBytes = batch[:0], 0
+		return err
+	}
+	for _, a := range authors {
+		after := theirs[a]
+		for after < mine[a] {
+			limit := min(uint64(MaxBatchEnvelopes), mine[a]-after, uint64(roundEnvelopes-sentEnvs))
+			if limit == 0 {
+				return flush()
+			}
+			envs, err := n.cfg.Log.Envelopes(a, after, int(limit))
+			if err != nil {
+				return fmt.Errorf("read envelopes: %w", err)
+			}
+			if uint64(len(envs)) > limit {
+				envs = envs[:limit]
+			}
+			for _, e := range envs {
+				if len(e) == 0 || len(e) > MaxBatchBytes {
+					// Cannot be carried; the peer stays behind this author.
+					n.log.Warn("envelope cannot be synced", "size", len(e))
+					envs = nil
+					break
+				}
+				if sentBytes+len(e) > roundBytes {
+					return flush()
+				}
+				if len(batch) == MaxBatchEnvelopes || batchBytes+len(e) > MaxBatchBytes {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+				batch = append(batch, e)
+				batchBytes += len(e)
+				sentBytes += len(e)
+				sentEnvs++
+			}
+			if uint64(len(envs)) < limit {
+				break // the log holds less than its map claimed
+			}
+			after += uint64(len(envs))
+		}
+	}
+	return flush()
+}
+
+// receiveEnvelopes reads batches until the done frame and delivers each to
+// the Log. allowed is false in a stalled round, where no batch may come.
+func (n *Node) receiveEnvelopes(c *syncStream, p peer.ID, allowed bool) error {
+	var gotEnvs, gotBytes int
+	for {
+		f, err := c.read()
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("stream ended inside a round: %w", ErrProtocol)
+		}
+		if err != nil {
+			return err
+		}
+		switch f.kind {
+		case syncpb.Kind_KIND_DONE:
+			return nil
+		case syncpb.Kind_KIND_BATCH:
+		default:
+			return fmt.Errorf("got frame %v, want batch or done: %w", f.kind, ErrProtocol)
+		}
+		if !allowed {
+			return fmt.Errorf("batch in a stalled round: %w", ErrProtocol)
+		}
+		gotEnvs += len(f.envs)
+		for _, e := range f.envs {
+			gotBytes += len(e)
+		}
+		if gotEnvs > roundEnvelopes || gotBytes > roundBytes {
+			return fmt.Errorf("more than a round's worth of envelopes: %w", ErrProtocol)
+		}
+		if err := n.cfg.Log.Deliver(p, f.envs); err != nil {
+			return fmt.Errorf("deliver: %w", err)
+		}
+	}
+}

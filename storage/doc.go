@@ -1,0 +1,126 @@
+// Package storage is Hearth's encrypted local store: each circle's log of
+// envelopes and decoded records, its sealed key-value buckets (roster,
+// identity, settings, invites) and its keys, kept in a home directory on
+// Badger v4 so that nothing readable is left without the vault's store key,
+// and so that forgetting a circle or an old epoch is destroying keys
+// (crypto-shredding) rather than hoping deleted bytes are gone.
+//
+// # Files
+//
+// A home directory holds "vault" (the passphrase-wrapped store key, written
+// by package app), "lock" (app's), and this package's "keyring" and "store/"
+// (the Badger directory). Open takes Badger's directory lock first, so a
+// second Hearth on the same home, in this process or another, gets ErrInUse
+// and nothing else is read or written.
+//
+// Badger runs with the store key as its AES-256 encryption key, a 16 MiB
+// index cache and a 32 MiB block cache, checksums verified on table open and
+// on every block read (and on value-log reads), two 16 MiB memtables,
+// 64 MiB value-log files, no compression (the values are ciphertext), and
+// its logger routed to the caller's slog at warning level. Values under
+// 1 MiB stay in the LSM tree, so the value log serves only as a write-ahead
+// log for larger ones and needs no garbage collection in practice. Conflict
+// detection is off because the store serialises its writes itself. Entries
+// and key-value writes marked durable call Badger's Sync after commit.
+//
+// Before Badger opens, Open refuses (ErrCorrupt) a home where the keyring
+// exists but store/ does not, a store whose MANIFEST is missing (Badger would
+// start a new one and delete the tables), a store whose KEYREGISTRY is
+// missing (Badger would make data keys that cannot read the old files), and
+// a KEYREGISTRY whose entry lengths run past its end. Other damage is what
+// Badger reports (ErrCorrupt) or a keyring that does not authenticate
+// (ErrCorrupt); a wrong store key is ErrWrongKey.
+//
+// # Keyring
+//
+// Badger's encryption is unauthenticated AES-CTR and deleted data lingers in
+// its tables and logs until compaction, so per-circle secrets are not kept
+// in Badger but in the keyring file: for each circle a random 32-byte root
+// key, a shredding floor, and per epoch the epoch secret and the epoch
+// storage key (opaque 32-byte values supplied by the caller). The file is
+// rewritten whole on every change, atomically (temporary file in the same
+// directory, fsync, rename, fsync of the directory), and is:
+//
+//	magic "HRTHKRNG" (8) | version 1 (1) | nonce (24) | sealed payload
+//
+// sealed with XChaCha20-Poly1305 under HKDF-SHA256(store key, no salt,
+// info "hearth/v1 keyring"), with magic and version as associated data. The
+// payload, all integers big-endian, with no trailing bytes:
+//
+//	u32 circle count, then per circle, ids strictly ascending:
+//	    id (16) | root key (32) | floor u64 | u32 epoch count,
+//	    then per epoch, strictly ascending and none below the floor:
+//	        epoch u64 | epoch secret (32) | epoch storage key (32)
+//	u32 tombstone count, then per tombstone, strictly ascending:
+//	    circle id (16) of a forgotten circle whose Badger keys may remain
+//
+// Counts are checked against the remaining bytes before anything is
+// allocated. Open also creates a marker key in Badger the first time it
+// writes the keyring, so a keyring deleted later is reported (ErrCorrupt)
+// rather than silently replaced by an empty one.
+//
+// Forgetting a circle removes its keyring entry and adds a tombstone (synced)
+// and then drops every Badger key of the circle; Open finishes a drop that a
+// crash interrupted. Shredding the epochs before n removes their keys from
+// the keyring and raises the circle's floor to n (synced), then deletes
+// those epochs' entries; entries below the floor are refused afterwards
+// (ErrShredded), and Open finishes an interrupted deletion.
+//
+// # Sealed values
+//
+// A value that belongs to a circle and is not already ciphertext is sealed:
+//
+//	version 1 (1) | nonce (24, random) | XChaCha20-Poly1305 ciphertext and tag
+//
+// with the Badger key as associated data (so a value cannot be moved to
+// another key), under the circle's root key for key-value buckets, or under
+// the epoch's storage key for decoded records. Envelopes and equivocation
+// evidence are stored as received: they are ciphertext under content keys
+// the store never holds, which is how a mailbox stores circles it cannot
+// read.
+//
+// # Key layout
+//
+// The first byte of a key is its kind; ids are 16 bytes; numbers are
+// fixed-width big-endian so that Badger's byte order is numeric order. A
+// circle's log, an author's sequence range and the latest page of a circle
+// are single prefix scans.
+//
+//	'e' circle author seq            → envelope as received
+//	'r' circle lamport author seq    → epoch u64 | sealed record
+//	                                   (AAD = key | epoch); display order is
+//	                                   Lamport, then author, then seq, so the
+//	                                   latest page is one reverse scan
+//	'p' circle epoch author seq      → lamport u64 | flags (1 = has record);
+//	                                   finds an epoch's entries for shredding,
+//	                                   and is what Count walks
+//	'h' circle author                → mark u64 | top u64: the contiguous
+//	                                   high-water mark, and the highest seq
+//	                                   ever stored (no lookup is needed for
+//	                                   a seq above it)
+//	'x' circle author seq            → epoch u64 | first conflicting envelope
+//	'k' circle len(bucket) bucket key → sealed value (AAD = key)
+//	'g' name                         → 1 | global value (Badger encryption only)
+//	'm' name                         → the store's own markers
+//
+// No stored value is empty: Badger returns an empty value without an error
+// when a value in its value log cannot be read or fails its checksum, so an
+// empty value is reported as ErrCorrupt. An entry's 'e', 'p', 'r' (and 'x')
+// keys carry its TTL as Badger's expiry,
+// rounded up to whole seconds; high-water marks never expire.
+//
+// # Log semantics
+//
+// Append is idempotent on circle, author and sequence number: the first
+// envelope for a slot is kept; the same one again is a no-op, a different one
+// is recorded as evidence (the first such only) and reported as
+// ErrEquivocation. An author's high-water mark is the highest s such that
+// 1..s have all been stored. It advances when the next sequence number
+// arrives, over any later ones already stored, probing one key per stored
+// successor: the work is bounded by what is stored, never by a gap, so a
+// sequence number of 2^63 is stored as itself and leaves the mark alone.
+// Slots at or below the mark whose envelope has since expired or been
+// shredded are not filled again. Writes are serialised by one mutex, so
+// the read-check-write of each append is race-free without Badger's
+// conflict detection.
+package storage

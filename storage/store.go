@@ -1,0 +1,402 @@
+package storage
+
+import (
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Errors callers branch on. Every error the store returns that means one of
+// these wraps it, so test with errors.Is.
+var (
+	// ErrInUse: another Hearth, in this process or another, has the store open.
+	ErrInUse = errors.New("this vault is open in another Hearth")
+	// ErrWrongKey: the store key does not open this store.
+	ErrWrongKey = errors.New("wrong store key")
+	// ErrCorrupt: a store file is missing, truncated or altered, or a sealed
+	// value does not authenticate.
+	ErrCorrupt = errors.New("store is damaged")
+	// ErrNoCircle: the circle is not in the keyring.
+	ErrNoCircle = errors.New("no such circle")
+	// ErrNoEpoch: the epoch is not in the circle's keyring entry.
+	ErrNoEpoch = errors.New("no such epoch")
+	// ErrShredded: the epoch lies below the circle's shredding floor, so its
+	// keys and entries are gone for good and are not taken back.
+	ErrShredded = errors.New("epoch has been shredded")
+	// ErrEquivocation: a different envelope arrived for an author and
+	// sequence number already stored; the first is kept.
+	ErrEquivocation = errors.New("different envelope for the same author and sequence")
+	// ErrNotFound: no value under that key.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: the circle or epoch is already in the keyring.
+	ErrExists = errors.New("already exists")
+	// ErrClosed: the store has been closed.
+	ErrClosed = errors.New("store is closed")
+	// ErrInvalid: an argument is out of its documented range.
+	ErrInvalid = errors.New("invalid argument")
+	// ErrTooLarge: an envelope, record, key or value exceeds its limit.
+	ErrTooLarge = errors.New("too large")
+)
+
+// Limits on what the store accepts.
+const (
+	MaxEnvelopeSize = 1 << 20 // bytes of one envelope
+	MaxRecordSize   = 1 << 20 // bytes of one decoded record
+	MaxValueSize    = 1 << 20 // bytes of one key-value or global value
+	MaxKeySize      = 1024    // bytes of one key-value key or global name
+	MaxBucketLen    = 255     // bytes of a bucket name
+	MaxPage         = 1000    // items one Latest or Envelopes call returns at most
+	// maxEnvelopesBytes bounds the bytes one Envelopes call returns: it stops
+	// after the envelope that reaches it.
+	maxEnvelopesBytes = 4 << 20
+)
+
+// Names inside the home directory.
+const storeDirName = "store"
+
+// Options tune Open.
+type Options struct {
+	// Logger receives the store's warnings and errors (Badger's included);
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is an open store. Its methods are safe for concurrent use; writes
+// are serialised.
+type Store struct {
+	home   string
+	log    *slog.Logger
+	krAEAD cipher.AEAD
+	ring   atomic.Pointer[ring]
+
+	wmu   sync.Mutex                     // serialises every write and keyring change
+	marks map[[16]byte]map[[16]byte]mark // committed marks by circle and author; under wmu
+	mu    sync.RWMutex                   // guards db; held shared by every operation
+	db    *badger.DB                     // nil once closed
+	lock  *storeLock
+}
+
+// Badger settings sized for a desktop: about 16 MiB per memtable (two of
+// them), 32 MiB of decrypted blocks and 16 MiB of table indexes cached.
+const (
+	memTableSize     = 16 << 20
+	numMemtables     = 2
+	blockCacheSize   = 32 << 20
+	indexCacheSize   = 16 << 20
+	valueLogFileSize = 64 << 20
+	// Every block is verified when read. Whole tables are verified when the
+	// store opens, by preflight, where a damaged table cannot crash the
+	// process; Badger's own open-time verification (OnTableRead) would read
+	// every table a second time, and panics on some damage in a goroutine
+	// beyond any recover.
+	checksumMode = options.OnBlockRead
+)
+
+// Open opens the store in home ("keyring" and "store/"), creating both if
+// the home holds neither. storeKey is the vault's 32-byte database key.
+//
+// Errors: ErrInUse when another Hearth has the store open; ErrWrongKey when
+// storeKey is not this store's key; ErrCorrupt when a store file is missing,
+// truncated or altered in a way Badger or the keyring check detects. A panic
+// inside Badger while opening is recovered and returned as ErrCorrupt.
+func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var db *badger.DB
+	defer func() {
+		if r := recover(); r != nil {
+			if db != nil {
+				closeQuietly(db)
+			}
+			s = nil
+			err = fmt.Errorf("open store: internal failure (%v): %w", r, ErrCorrupt)
+		}
+	}()
+
+	storeDir := filepath.Join(home, storeDirName)
+	_, kerr := os.Stat(filepath.Join(home, keyringName))
+	keyringExists := kerr == nil
+	if _, err := os.Stat(storeDir); errors.Is(err, fs.ErrNotExist) && keyringExists {
+		return nil, fmt.Errorf("open store: store directory is missing: %w", ErrCorrupt)
+	}
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	lock, err := lockStore(storeDir)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	defer func() {
+		if s == nil {
+			_ = lock.release()
+		}
+	}()
+	blog := badgerLogger{log}
+	if err := preflight(storeDir, keyringExists, storeKey, blog); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	bopt := badger.DefaultOptions(storeDir).
+		WithEncryptionKey(storeKey[:]).
+		WithIndexCacheSize(indexCacheSize).
+		WithBlockCacheSize(blockCacheSize).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
+		WithValueLogFileSize(valueLogFileSize).
+		WithChecksumVerificationMode(checksumMode).
+		WithVerifyValueChecksum(true).
+		WithDetectConflicts(false).    // writes are serialised by Store.wmu
+		WithCompression(options.None). // values are ciphertext: nothing to gain
+		WithNumCompactors(2).
+		WithMetricsEnabled(false).
+		WithBypassLockGuard(lockHeld). // the store lock above replaces it
+		WithLogger(blog)
+	db, err = badger.Open(bopt)
+	if err != nil {
+		db = nil
+		return nil, fmt.Errorf("open store: %w", classifyOpenError(err))
+	}
+
+	kk := keyringKey(storeKey)
+	s = &Store{home: home, log: log, krAEAD: newAEAD(kk), db: db, lock: lock, marks: make(map[[16]byte]map[[16]byte]mark)}
+	if err := s.finishOpen(); err != nil {
+		closeQuietly(db)
+		db = nil
+		s = nil
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// Values of the keyring marker in Badger.
+const (
+	markerCreating = 1 // the keyring file is being created
+	markerCreated  = 2 // the keyring file exists
+)
+
+// finishOpen loads (or creates) the keyring and completes any forgetting or
+// shredding that a crash interrupted.
+//
+// The keyring marker in Badger makes a lost keyring, or a Badger store that
+// lost its oldest writes, visible: it is set (synced) before the keyring
+// file is first written, so a keyring file without the marker means Badger
+// lost data, and a marker saying "created" without the file means the
+// keyring was lost.
+func (s *Store) finishOpen() error {
+	removeKeyringTemps(s.home)
+	state, err := s.readMarker()
+	if err != nil {
+		return err
+	}
+	_, kerr := os.Stat(filepath.Join(s.home, keyringName))
+	exists := kerr == nil
+	switch {
+	case state == 0 && exists:
+		return fmt.Errorf("store has lost data: its keyring marker is gone: %w", ErrCorrupt)
+	case state == markerCreated && !exists:
+		return keyringErr("file is missing")
+	case state == 0:
+		if err := s.writeMarker(markerCreating); err != nil {
+			return err
+		}
+		fallthrough
+	case state == markerCreating && !exists:
+		s.wmu.Lock()
+		err := s.saveKeyring(&keyring{})
+		s.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+	default:
+		if err := s.loadKeyring(); err != nil {
+			return err
+		}
+	}
+	if state != markerCreated {
+		if err := s.writeMarker(markerCreated); err != nil {
+			return err
+		}
+	}
+	k := s.ring.Load().kr
+	if len(k.tombstones) > 0 {
+		for _, t := range k.tombstones {
+			if err := s.db.DropPrefix(circlePrefixes(t)...); err != nil {
+				return fmt.Errorf("finish forgetting a circle: %w", err)
+			}
+		}
+		k = k.clone()
+		k.tombstones = nil
+		if err := s.saveKeyring(k); err != nil {
+			return err
+		}
+	}
+	for _, c := range k.circles {
+		if c.floor > 0 {
+			if err := s.deleteEpochsBelow(s.db, c.id, c.floor); err != nil {
+				return fmt.Errorf("finish shredding: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// readMarker returns the keyring marker's state, 0 when absent.
+func (s *Store) readMarker() (byte, error) {
+	var state byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(markerKeyring)
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 1 || (v[0] != markerCreating && v[0] != markerCreated) {
+				return fmt.Errorf("keyring marker: %w", ErrCorrupt)
+			}
+			state = v[0]
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read keyring marker: %w", corruptUnlessClosed(err))
+	}
+	return state, nil
+}
+
+// writeMarker sets the keyring marker and syncs.
+func (s *Store) writeMarker(state byte) error {
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(markerKeyring, []byte{state})
+	}); err != nil {
+		return fmt.Errorf("write keyring marker: %w", err)
+	}
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("sync store: %w", err)
+	}
+	return nil
+}
+
+// Close closes the store, waiting for operations under way; it is safe to
+// call more than once, and later calls return nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil
+	}
+	db := s.db
+	s.db = nil
+	err := db.Close()
+	if lerr := s.lock.release(); err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// read runs fn with the open database and the current keyring snapshot.
+func (s *Store) read(fn func(db *badger.DB, r *ring) error) (err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	defer recoverInto(&err)
+	return fn(s.db, s.ring.Load())
+}
+
+// write is read for an operation that changes the store: it runs alone.
+func (s *Store) write(fn func(db *badger.DB, r *ring) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.read(fn)
+}
+
+// mutate runs fn on a copy of the keyring and, if fn reports a change,
+// saves the copy (synced) and makes it current.
+func (s *Store) mutate(fn func(db *badger.DB, k *keyring) (changed bool, err error)) error {
+	return s.write(func(db *badger.DB, r *ring) error {
+		k := r.kr.clone()
+		changed, err := fn(db, k)
+		if err != nil || !changed {
+			return err
+		}
+		return s.saveKeyring(k)
+	})
+}
+
+// recoverInto turns a panic inside Badger into an ErrCorrupt error.
+func recoverInto(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal failure (%v): %w", r, ErrCorrupt)
+	}
+}
+
+func closeQuietly(db *badger.DB) {
+	defer func() { _ = recover() }()
+	_ = db.Close()
+}
+
+// corruptUnlessClosed words a Badger read failure.
+func corruptUnlessClosed(err error) error {
+	if errors.Is(err, badger.ErrDBClosed) {
+		return ErrClosed
+	}
+	if errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, ErrCorrupt)
+}
+
+// classifyOpenError maps what badger.Open returned to the store's errors.
+// Badger flattens most causes into text, so the lock conflict is recognised
+// by its message (the same on Unix and Windows).
+func classifyOpenError(err error) error {
+	switch {
+	case errors.Is(err, badger.ErrEncryptionKeyMismatch):
+		return ErrWrongKey
+	case strings.Contains(err.Error(), "Another process is using this Badger database"):
+		return ErrInUse
+	default:
+		return fmt.Errorf("%v: %w", err, ErrCorrupt)
+	}
+}
+
+// badgerLogger routes Badger's warnings and errors to slog and drops its
+// informational chatter.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger: " + strings.TrimSpace(fmt.Sprintf(f, a...)))
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
+
+// circlePrefixes returns every key prefix that belongs to circle.
+func circlePrefixes(circle [16]byte) [][]byte {
+	ps := make([][]byte, len(circleTags))
+	for i, t := range circleTags {
+		ps[i] = circlePrefix(t, circle)
+	}
+	return ps
+}
