@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,7 @@ type circle struct {
 	self      *identity.Identity
 	selfID    MemberID
 	peerKey   crypto.PrivKey
+	selfPeer  peer.ID
 	seq       uint64 // the last sequence number this member used
 	roster    map[MemberID]*member
 	byPeer    map[peer.ID]MemberID
@@ -114,6 +116,9 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 	}
 	c.selfID = c.self.ID()
 	if c.peerKey, err = crypto.UnmarshalPrivateKey(c.state.PeerKey); err != nil {
+		return nil, fmt.Errorf("read circle peer key: %w", err)
+	}
+	if c.selfPeer, err = peer.IDFromPrivateKey(c.peerKey); err != nil {
 		return nil, fmt.Errorf("read circle peer key: %w", err)
 	}
 	err = h.store.List(id, bucketMembers, func(_, v []byte) error {
@@ -257,10 +262,7 @@ func (c *circle) publishLocked(kind envelope.Kind, body proto.Message, scope env
 	return outgoing{topic: ek.topic, env: env}, o, nil
 }
 
-func (c *circle) peerID() peer.ID {
-	id, _ := peer.IDFromPrivateKey(c.peerKey)
-	return id
-}
+func (c *circle) peerID() peer.ID { return c.selfPeer }
 
 // send publishes envelopes on the network; offline, they wait in the store
 // and reach the others through sync.
@@ -334,7 +336,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 			c.h.emit(Event{Kind: EventEquivocation, Circle: c.id})
 			return vReject
 		}
-		return vIgnore
+		return vAccept // the same record again: gossip's own dedup keeps it from going round
 	}
 	if err := c.acceptLocked(from, env, o); err != nil {
 		if errors.Is(err, errRefused) {
@@ -438,10 +440,28 @@ func displayed(k envelope.Kind) bool {
 	return false
 }
 
-// storedRecord is how a decoded record is kept: its signature, then the
-// record bytes, so that it can be handed on with the signature intact.
+// Stored record formats: a decoded record is kept with its signature, so it
+// can be handed on (in a welcome pack) with the signature intact.
+const (
+	// storedOwnEpoch: 0x01 | signature | record; the record's epoch is the
+	// entry's.
+	storedOwnEpoch = 1
+	// storedOtherEpoch: 0x02 | epoch (8) | signature | record, for a record
+	// kept under another epoch than the one it was signed in (welcome-pack
+	// items, sealed at rest under the epoch the newcomer joined in).
+	storedOtherEpoch = 2
+)
+
 func storedRecord(s *envelope.Signed) []byte {
-	b := make([]byte, 0, len(s.Signature)+len(s.Record))
+	b := make([]byte, 0, 1+len(s.Signature)+len(s.Record))
+	b = append(b, storedOwnEpoch)
+	return append(append(b, s.Signature...), s.Record...)
+}
+
+func storedWelcomeRecord(s *envelope.Signed) []byte {
+	b := make([]byte, 0, 9+len(s.Signature)+len(s.Record))
+	b = append(b, storedOtherEpoch)
+	b = binary.BigEndian.AppendUint64(b, s.Epoch)
 	return append(append(b, s.Signature...), s.Record...)
 }
 

@@ -175,12 +175,21 @@ func (h *Hearth) History(id CircleID, before string, limit int) ([]Message, erro
 
 // decodeStored splits a stored record into its signature and record.
 func decodeStored(it storage.Item) (*envelope.Signed, *envelope.Record, bool) {
-	if len(it.Record) < envelope.SignatureSize {
+	b, ep := it.Record, it.Epoch
+	switch {
+	case len(b) > 0 && b[0] == storedOwnEpoch:
+		b = b[1:]
+	case len(b) > 9 && b[0] == storedOtherEpoch:
+		ep, b = binary.BigEndian.Uint64(b[1:9]), b[9:]
+	default:
+		return nil, nil, false
+	}
+	if len(b) < envelope.SignatureSize {
 		return nil, nil, false
 	}
 	s := &envelope.Signed{
-		Epoch: it.Epoch, Author: it.Author, Seq: it.Seq,
-		Signature: it.Record[:envelope.SignatureSize], Record: it.Record[envelope.SignatureSize:],
+		Epoch: ep, Author: it.Author, Seq: it.Seq,
+		Signature: b[:envelope.SignatureSize], Record: b[envelope.SignatureSize:],
 	}
 	rec, err := s.Decode()
 	if err != nil {
@@ -318,9 +327,34 @@ func (l *circleLog) HighWater() (map[[16]byte]uint64, error) {
 	return c.store.HighWater([16]byte(c.id))
 }
 
-func (l *circleLog) Envelopes(author [16]byte, after uint64, limit int) ([][]byte, error) {
+// Envelopes serves members only, and never what was said in the epochs
+// before a member joined: a newcomer gets that history only as its authors
+// consented, through the welcome pack.
+func (l *circleLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit int) ([][]byte, error) {
 	c := (*circle)(l)
-	return c.store.Envelopes([16]byte(c.id), author, after, limit)
+	c.mu.Lock()
+	id, ok := c.byPeer[to]
+	var joined uint64
+	if m := c.roster[id]; ok && m != nil && !m.rec.Gone {
+		joined = m.rec.JoinedEpoch
+	} else {
+		ok = false
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	envs, err := c.store.Envelopes([16]byte(c.id), author, after, limit)
+	if err != nil || joined <= 1 {
+		return envs, err
+	}
+	out := envs[:0]
+	for _, e := range envs {
+		if h, err := envelope.Parse(e); err == nil && h.Epoch >= joined {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 func (l *circleLog) Deliver(from peer.ID, envs [][]byte) error {

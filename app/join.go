@@ -308,7 +308,7 @@ func (c *circle) storeWelcomeLocked(items []*record.WelcomeItem) {
 			continue
 		}
 		_, err = c.store.Append(c.id, storage.Entry{
-			Author: s.Author, Seq: s.Seq, Epoch: s.Epoch, Lamport: rec.Lamport, Record: storedRecord(s),
+			Author: s.Author, Seq: s.Seq, Epoch: c.state.Epoch, Lamport: rec.Lamport, Record: storedWelcomeRecord(s),
 		})
 		if err != nil {
 			c.log.Warn("store welcome item", "err", err)

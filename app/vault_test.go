@@ -257,13 +257,17 @@ func TestUnlockInUseByAnotherProcess(t *testing.T) {
 		t.Fatalf("child never held the vault; stdout:\n%s\nstderr:\n%s", childOut.String(), stderr.String())
 	}
 
-	v2, err := UnlockVault(home, testPassphrase)
-	if v2 != nil {
-		v2.Close()
-		t.Fatalf("UnlockVault returned a vault the child holds")
-	}
-	if !errors.Is(err, ErrInUse) {
-		t.Errorf("UnlockVault while another process holds it: got error %v, want ErrInUse", err)
+	// With the right passphrase, and with a wrong one: the lock is checked
+	// before the passphrase, so both learn the vault is in use.
+	for _, pass := range [][]byte{testPassphrase, []byte("not the passphrase")} {
+		v2, err := UnlockVault(home, pass)
+		if v2 != nil {
+			v2.Close()
+			t.Fatalf("UnlockVault returned a vault the child holds")
+		}
+		if !errors.Is(err, ErrInUse) {
+			t.Errorf("UnlockVault while another process holds it: got error %v, want ErrInUse", err)
+		}
 	}
 
 	// Let the child close the vault and exit; then the vault is free.

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -201,5 +202,110 @@ func TestGater(t *testing.T) {
 	g.disallow(p)
 	if g.InterceptSecured(network.DirInbound, p, nil) {
 		t.Error("secured after disallow: got true, want false")
+	}
+}
+
+// TestServingBound: a peer cannot make the node serve more than maxServing
+// sync sessions at once; the next stream is reset at once.
+func TestServingBound(t *testing.T) {
+	a := newNode(t, Config{Log: newMemLog(), SyncEvery: time.Hour})
+	b := newNode(t, Config{Log: newMemLog(), SyncEvery: time.Hour})
+	allowAll(a, b)
+	connect(t, b, a)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	// Streams that stop inside their first frame keep a session open
+	// until its deadline; a's count of served sessions tells when they are
+	// in.
+	var held []network.Stream
+	for range maxServing {
+		s, err := b.host.NewStream(ctx, a.ID(), syncProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Write([]byte{0x05}); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, s)
+	}
+	defer func() {
+		for _, s := range held {
+			_ = s.Reset()
+		}
+	}()
+	waitFor(t, "sessions served", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		st := a.syncs[b.ID()]
+		return st != nil && st.serving == maxServing
+	})
+	s, err := b.host.NewStream(ctx, a.ID(), syncProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	if _, err := s.Write([]byte{0x05}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.SetReadDeadline(time.Now().Add(waitTimeout))
+	buf := make([]byte, 1)
+	if _, err := s.Read(buf); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("stream beyond the bound: got %v, want a reset", err)
+	}
+	// Refused while the first sessions were still being served, not
+	// dropped by a timeout that would have ended those first.
+	a.mu.Lock()
+	st := a.syncs[b.ID()]
+	serving := 0
+	if st != nil {
+		serving = st.serving
+	}
+	a.mu.Unlock()
+	if serving != maxServing {
+		t.Errorf("sessions served when the extra one was refused: got %d, want %d", serving, maxServing)
+	}
+}
+
+// TestIdentifyUserAgent: peers learn the neutral user agent, not the
+// module path.
+func TestIdentifyUserAgent(t *testing.T) {
+	a := newNode(t, Config{})
+	b := newNode(t, Config{})
+	allowAll(a, b)
+	connect(t, a, b)
+	v, err := a.host.Peerstore().Get(b.ID(), "AgentVersion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != userAgent {
+		t.Errorf("agent version: got %q, want %q", v, userAgent)
+	}
+}
+
+func TestResourceLimits(t *testing.T) {
+	n := newNode(t, Config{})
+	rm, ok := n.host.Network().ResourceManager().(interface{ GetConnLimit() int })
+	if !ok {
+		t.Fatal("resource manager does not report its connection limit")
+	}
+	if got := rm.GetConnLimit(); got != limitConns {
+		t.Errorf("connection limit: got %d, want %d", got, limitConns)
+	}
+}
+
+// TestMDNSFound: with MDNS on, the node starts and stops cleanly, and a
+// peer found on the local network is dialled only if allowed.
+func TestMDNSFound(t *testing.T) {
+	a := newNode(t, Config{MDNS: true})
+	b := newNode(t, Config{})
+	s := newNode(t, Config{})
+	s.Allow(a.ID())
+	allowAll(a, b)
+	notify := mdnsNotifee{a}
+	notify.HandlePeerFound(addrInfo(s)) // a stranger: ignored
+	notify.HandlePeerFound(addrInfo(b))
+	waitFor(t, "found peer connected", func() bool { return hasPeer(a, b.ID()) && hasPeer(b, a.ID()) })
+	if got := len(a.host.Network().ConnsToPeer(s.ID())); got != 0 {
+		t.Errorf("connections to a found stranger: got %d, want 0", got)
 	}
 }

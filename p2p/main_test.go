@@ -227,7 +227,7 @@ func (l *memLog) HighWater() (map[[16]byte]uint64, error) {
 	return out, nil
 }
 
-func (l *memLog) Envelopes(a [16]byte, after uint64, limit int) ([][]byte, error) {
+func (l *memLog) Envelopes(_ peer.ID, a [16]byte, after uint64, limit int) ([][]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out [][]byte

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -15,7 +16,7 @@ const mdnsDialTimeout = 20 * time.Second
 // it finds there. It uses libp2p's generic service name, so the announcement
 // does not say that Hearth runs here; it does carry the circle's peer id and
 // addresses.
-func (n *Node) startMDNS() (interface{ Close() error }, error) {
+func (n *Node) startMDNS() (io.Closer, error) {
 	s := mdns.NewMdnsService(n.host, "", mdnsNotifee{n})
 	if err := s.Start(); err != nil {
 		return nil, err

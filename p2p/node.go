@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -83,7 +84,7 @@ type Node struct {
 	gater  *gater
 	filter *topicFilter
 	busSub event.Subscription
-	disc   interface{ Close() error }
+	disc   io.Closer
 
 	stopPubSub context.CancelFunc
 	closeOnce  sync.Once
@@ -97,7 +98,7 @@ type Node struct {
 	syncs   map[peer.ID]*peerSync
 	seen    map[peer.ID]bool // peers reported connected on Events
 
-	tmu    sync.Mutex // guards topics; never held while taking mu
+	tmu    sync.Mutex // guards topics; taken before mu, never while holding it
 	topics map[string]*joined
 
 	evMu     sync.Mutex
@@ -300,7 +301,8 @@ func (n *Node) Disallow(ids ...peer.ID) {
 	}
 }
 
-// Allowed reports whether id is in the allowed set.
+// Allowed reports whether id is in the allowed set. The node's own id
+// counts as allowed.
 func (n *Node) Allowed(id peer.ID) bool {
 	return id == n.host.ID() || n.gater.isAllowed(id)
 }
@@ -308,8 +310,9 @@ func (n *Node) Allowed(id peer.ID) bool {
 // Connect adds ai's addresses to the peerstore, dials the peer and waits for
 // one ping round trip over the connection: a peer's gater refuses us only
 // after our side of the handshake has completed, so the dial alone does not
-// tell. It fails with ErrNotAllowed, without dialling, for a peer outside
-// the allowed set.
+// tell. A connection that fails the ping (refused, or gone stale) is closed
+// and the peer dialled once more. Connect fails with ErrNotAllowed, without
+// dialling, for a peer outside the allowed set.
 func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) error {
 	if ai.ID == n.host.ID() {
 		return errors.New("p2p: connect to self")
@@ -323,15 +326,29 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) error {
 	}
 	defer end()
 	n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerstore.AddressTTL)
-	if err := n.host.Connect(ctx, ai); err != nil {
-		return fmt.Errorf("connect %s: %w", ai.ID, err)
+	var err error
+	for attempt := range 2 {
+		if attempt > 0 {
+			_ = n.host.Network().ClosePeer(ai.ID)
+		}
+		if err = n.host.Connect(ctx, ai); err != nil {
+			return fmt.Errorf("connect %s: %w", ai.ID, err)
+		}
+		if err = n.ping(ctx, ai.ID); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	pctx, cancel := context.WithCancel(network.WithNoDial(ctx, "connect check"))
+	return fmt.Errorf("connect %s: refused: %w", ai.ID, err)
+}
+
+// ping runs one ping round trip with p over an existing connection.
+func (n *Node) ping(ctx context.Context, p peer.ID) error {
+	ctx, cancel := context.WithCancel(network.WithNoDial(ctx, "connect check"))
 	defer cancel()
-	if res := <-ping.Ping(pctx, n.host, ai.ID); res.Error != nil {
-		return fmt.Errorf("connect %s: refused: %w", ai.ID, res.Error)
-	}
-	return nil
+	return (<-ping.Ping(ctx, n.host, p)).Error
 }
 
 // Peers returns the allowed peers the node is connected to.

@@ -41,7 +41,14 @@ const (
 // Wire format: the requester sends a uvarint length and the request, then
 // closes its side; the handler answers with a status byte (0 ok, 1 failed,
 // 2 request too large) and, for 0, a uvarint length and the response.
+//
+// The node's own protocols (gossip, sync) cannot be taken over: Handle
+// ignores them.
 func (n *Node) Handle(proto protocol.ID, maxReq int, h func(ctx context.Context, from peer.ID, req []byte) ([]byte, error)) {
+	if proto == syncProtocol || proto == gossipProtocol {
+		n.log.Warn("refusing to replace a built-in protocol", "protocol", proto)
+		return
+	}
 	maxReq = max(0, min(maxReq, MaxExchangeSize))
 	n.host.SetStreamHandler(proto, func(s network.Stream) {
 		n.serveExchange(s, maxReq, h)

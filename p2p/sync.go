@@ -21,17 +21,23 @@ import (
 
 // Log is the store that catch-up sync reads from and delivers to. The app
 // implements it over its encrypted store; a mailbox that cannot decrypt
-// implements it over ciphertext. Envelopes are opaque to this package.
+// implements it over ciphertext. Envelopes are opaque to this package,
+// which never learns their sequence numbers: it relies on HighWater being
+// contiguous, so that Envelopes(author, after, k) for after below the mark
+// returns exactly the envelopes after+1, after+2, ... up to the mark.
 //
-// Methods may be called from several goroutines at once.
+// Methods may be called from several goroutines at once. An error from any
+// of them ends the session in progress.
 type Log interface {
 	// HighWater returns, per author, the contiguous high-water sequence
 	// number: every envelope of that author from 1 to it is held. Authors
 	// with nothing held may be left out.
 	HighWater() (map[[16]byte]uint64, error)
 	// Envelopes returns up to limit envelopes of author with a sequence
-	// number above after, in ascending order of sequence number.
-	Envelopes(author [16]byte, after uint64, limit int) ([][]byte, error)
+	// number above after, in ascending order of sequence number, that peer
+	// to may be sent (a member is never sent what was said before it
+	// joined).
+	Envelopes(to peer.ID, author [16]byte, after uint64, limit int) ([][]byte, error)
 	// Deliver takes envelopes fetched by sync, exactly as gossip receipt
 	// would: each is checked and stored once; envelopes already held are
 	// no error. from is the peer that sent them.
@@ -74,12 +80,7 @@ func (r round) equal(o round) bool {
 }
 
 // differ reports whether some author is behind on either side.
-func differ(a, b marks) bool {
-	if len(a) != len(b) {
-		return true
-	}
-	return !maps.Equal(a, b)
-}
+func differ(a, b marks) bool { return !maps.Equal(a, b) }
 
 // SyncWith runs one catch-up session with p, initiated by this node: both
 // sides end up with every envelope the other held, up to the session's
@@ -326,7 +327,7 @@ func (n *Node) initiate(ctx context.Context, p peer.ID) (err error) {
 			return err
 		}
 		if !stalled {
-			if err := n.sendEnvelopes(c, mine, theirs); err != nil {
+			if err := n.sendEnvelopes(c, p, mine, theirs); err != nil {
 				return err
 			}
 		}
@@ -437,10 +438,13 @@ func (n *Node) respond(c *syncStream, p peer.ID) error {
 		if err := c.write(encodeMarks(mine)); err != nil {
 			return err
 		}
+		if err := c.flush(); err != nil {
+			return err
+		}
 		cur := round{initiator: theirs, responder: mine}
 		stalled := prev != nil && cur.equal(*prev)
 		if !stalled {
-			if err := n.sendEnvelopes(c, mine, theirs); err != nil {
+			if err := n.sendEnvelopes(c, p, mine, theirs); err != nil {
 				return err
 			}
 		}
@@ -461,7 +465,7 @@ func (n *Node) respond(c *syncStream, p peer.ID) error {
 // the two maps: for each author (in ascending order) where mine is ahead,
 // sequence numbers theirs+1 to mine, within the round's bounds. It does not
 // write the closing done frame.
-func (n *Node) sendEnvelopes(c *syncStream, mine, theirs marks) error {
+func (n *Node) sendEnvelopes(c *syncStream, p peer.ID, mine, theirs marks) error {
 	authors := make([][authorLen]byte, 0)
 	for a, s := range mine {
 		if s > theirs[a] {
@@ -491,7 +495,7 @@ func (n *Node) sendEnvelopes(c *syncStream, mine, theirs marks) error {
 			if limit == 0 {
 				return flush()
 			}
-			envs, err := n.cfg.Log.Envelopes(a, after, int(limit))
+			envs, err := n.cfg.Log.Envelopes(p, a, after, int(limit))
 			if err != nil {
 				return fmt.Errorf("read envelopes: %w", err)
 			}

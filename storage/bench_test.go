@@ -3,7 +3,10 @@ package storage
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"log/slog"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // benchEnvelope is the random body the benchmark envelopes start from.
@@ -139,4 +142,52 @@ func BenchmarkOpen(b *testing.B) {
 		s := openStore(b, home)
 		must(b, s.Close())
 	}
+}
+
+// BenchmarkBadgerFloor commits transactions of the shape an append writes
+// (a 273-byte envelope value, a 313-byte record value and a 16-byte mark)
+// straight to Badger with the store's options: the floor under
+// BenchmarkAppend ("txn") and BenchmarkAppendBatch ("batch", per entry).
+func BenchmarkBadgerFloor(b *testing.B) {
+	db, err := badger.Open(badgerOptions(b.TempDir(), testKey, badgerLogger{slog.New(slog.DiscardHandler)}).WithBypassLockGuard(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	n := uint64(0)
+	stage := func(txn *badger.Txn) {
+		n++
+		for _, kv := range []struct{ klen, vlen int }{{41, 273}, {49, 313}, {33, 16}} {
+			k, v := make([]byte, kv.klen), make([]byte, kv.vlen)
+			k[0] = byte(kv.klen)
+			binary.BigEndian.PutUint64(k[1:], n)
+			if kv.klen == 33 {
+				binary.BigEndian.PutUint64(k[1:], n/100) // one mark per author and batch
+			}
+			if err := txn.Set(k, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("txn", func(b *testing.B) {
+		for b.Loop() {
+			txn := db.NewTransaction(true)
+			stage(txn)
+			if err := txn.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		for b.Loop() {
+			txn := db.NewTransaction(true)
+			for range 100 {
+				stage(txn)
+			}
+			if err := txn.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/entry")
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -298,5 +299,25 @@ func TestOpenMissingPieces(t *testing.T) {
 				t.Fatalf("Open: got %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+func TestBadgerErrorsReachLogger(t *testing.T) {
+	home := corruptFixture(t)
+	vlogs, err := filepath.Glob(filepath.Join(home, "store", "*.vlog"))
+	must(t, err)
+	must(t, truncateBy(vlogs[0], func(n int64) int64 { return n / 2 }))
+	var buf bytes.Buffer
+	s, err := Open(home, testKey, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	must(t, err)
+	defer s.Close()
+	if _, err := s.Envelopes(circleA, bob, 0, 1); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Envelopes of the lost value: got %v, want ErrCorrupt", err)
+	}
+	if got := buf.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "badger: ") {
+		t.Errorf("log: got %q, want Badger's error at level ERROR", got)
+	}
+	if strings.Contains(buf.String(), "level=INFO") {
+		t.Errorf("log: got informational lines, want warnings and errors only")
 	}
 }

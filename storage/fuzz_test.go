@@ -13,7 +13,7 @@ func FuzzKeyring(f *testing.F) {
 	f.Add(appendKeyring(nil, &keyring{}))
 	f.Add(appendKeyring(nil, &keyring{
 		circles: []circleKeys{
-			{id: id(1), root: key32(1), floor: 2, epochs: []epochKeys{{2, key32(2), key32(3)}, {3, key32(4), key32(5)}}},
+			{id: id(1), root: key32(1), floor: 2, cleared: 1, epochs: []epochKeys{{2, key32(2), key32(3)}, {3, key32(4), key32(5)}}},
 			{id: id(2), root: key32(6)},
 		},
 		tombstones: [][16]byte{id(9)},

@@ -33,8 +33,8 @@ const (
 	// hundreds of epochs each fit in a fraction of it.
 	maxKeyringFile = 16 << 20
 
-	circleRecLen = idLen + 32 + u64 + 4 // id, root, floor, epoch count
-	epochRecLen  = u64 + 32 + 32        // epoch, secret, storage key
+	circleRecLen = idLen + 32 + u64 + u64 + 4 // id, root, floor, cleared, epoch count
+	epochRecLen  = u64 + 32 + 32              // epoch, secret, storage key
 )
 
 type epochKeys struct {
@@ -44,10 +44,11 @@ type epochKeys struct {
 }
 
 type circleKeys struct {
-	id     [16]byte
-	root   [32]byte
-	floor  uint64      // epochs below floor have been shredded
-	epochs []epochKeys // strictly ascending, each >= floor
+	id      [16]byte
+	root    [32]byte
+	floor   uint64      // epochs below floor have been shredded from the keyring
+	cleared uint64      // entries of epochs below cleared are gone from Badger; <= floor
+	epochs  []epochKeys // strictly ascending, each >= floor
 }
 
 // keyring is the plaintext content of the keyring file.
@@ -83,6 +84,7 @@ func appendKeyring(dst []byte, k *keyring) []byte {
 		dst = append(dst, c.id[:]...)
 		dst = append(dst, c.root[:]...)
 		dst = binary.BigEndian.AppendUint64(dst, c.floor)
+		dst = binary.BigEndian.AppendUint64(dst, c.cleared)
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(c.epochs)))
 		for _, e := range c.epochs {
 			dst = binary.BigEndian.AppendUint64(dst, e.epoch)
@@ -135,7 +137,7 @@ func (r *keyringReader) u64() uint64 {
 // decodeKeyring parses the plaintext keyring strictly: every count is
 // checked against the bytes that remain before anything is allocated, ids
 // and epochs must be in strictly ascending order, no epoch may lie below its
-// circle's floor, a tombstone may not name a live circle, and no byte may
+// circle's floor, nor its cleared mark above the floor, a tombstone may not name a live circle, and no byte may
 // trail. Every failure wraps ErrCorrupt.
 func decodeKeyring(b []byte) (*keyring, error) {
 	r := &keyringReader{b: b}
@@ -152,9 +154,13 @@ func decodeKeyring(b []byte) (*keyring, error) {
 		copy(c.id[:], r.take(idLen))
 		copy(c.root[:], r.take(32))
 		c.floor = r.u64()
+		c.cleared = r.u64()
 		ne := r.u32()
 		if r.bad {
 			return nil, keyringErr("circle %d truncated", i)
+		}
+		if c.cleared > c.floor {
+			return nil, keyringErr("circle %d: cleared above its floor", i)
 		}
 		if uint64(ne)*epochRecLen > uint64(len(r.b)) {
 			return nil, keyringErr("circle %d: epoch count %d exceeds the data", i, ne)

@@ -181,6 +181,9 @@ func TestShredEpochsBefore(t *testing.T) {
 	s, home := newStore(t)
 	fill(t, s, circleA)
 	must(t, s.ShredEpochsBefore(circleA, 2))
+	if c := s.ring.Load().kr.circles[0]; c.floor != 2 || c.cleared != 2 {
+		t.Errorf("keyring after shred: got floor %d cleared %d, want 2 and 2", c.floor, c.cleared)
+	}
 
 	check := func(s *Store) {
 		t.Helper()
@@ -268,6 +271,9 @@ func TestShredFinishedByOpen(t *testing.T) {
 	must(t, s.Close())
 	s = openStore(t, home)
 	defer s.Close()
+	if c := s.ring.Load().kr.circles[0]; c.cleared != 2 {
+		t.Errorf("cleared after reopen: got %d, want 2", c.cleared)
+	}
 	has, err := s.HasEnvelope(circleA, alice, 1)
 	must(t, err)
 	if has {
@@ -286,7 +292,7 @@ func TestKeyringRoundTrip(t *testing.T) {
 		{circles: []circleKeys{{id: id(1), root: key32(1)}}},
 		{
 			circles: []circleKeys{
-				{id: id(1), root: key32(1), floor: 3, epochs: []epochKeys{{3, key32(3), key32(4)}, {9, key32(5), key32(6)}}},
+				{id: id(1), root: key32(1), floor: 3, cleared: 2, epochs: []epochKeys{{3, key32(3), key32(4)}, {9, key32(5), key32(6)}}},
 				{id: id(2), root: key32(2)},
 			},
 			tombstones: [][16]byte{id(0), id(7)},
@@ -321,7 +327,7 @@ func TestDecodeKeyringRefuses(t *testing.T) {
 		tombstones: [][16]byte{id(3)},
 	})
 	mod := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
-	epoch0 := 4 + idLen + 32 + u64 + 4 // offset of circle 1's first epoch number
+	epoch0 := 4 + circleRecLen // offset of circle 1's first epoch number
 	tests := []struct {
 		name string
 		b    []byte
@@ -337,6 +343,7 @@ func TestDecodeKeyringRefuses(t *testing.T) {
 			return b
 		})},
 		{"epoch below floor", mod(func(b []byte) []byte { b[epoch0+7] = 1; return b })},
+		{"cleared above floor", mod(func(b []byte) []byte { b[epoch0-4-1] = 3; return b })},
 		{"epochs out of order", mod(func(b []byte) []byte { b[epoch0+epochRecLen+7] = 2; return b })},
 		{"epoch count too large", mod(func(b []byte) []byte { b[epoch0-4] = 0x7f; return b })},
 		{"tombstone of live circle", mod(func(b []byte) []byte { copy(b[len(b)-idLen:], bytes.Repeat([]byte{2}, idLen)); return b })},

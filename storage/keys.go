@@ -4,19 +4,18 @@ import "encoding/binary"
 
 // Tags are the first byte of every Badger key; doc.go lists the layout.
 const (
-	tagEnvelope = 'e' // 'e' circle author seq → envelope as received
+	tagEnvelope = 'e' // 'e' circle author seq → epoch | lamport | flags | envelope
 	tagRecord   = 'r' // 'r' circle lamport author seq → epoch | sealed record
-	tagEpochIdx = 'p' // 'p' circle epoch author seq → lamport | flags
-	tagHigh     = 'h' // 'h' circle author → contiguous high-water mark
+	tagHigh     = 'h' // 'h' circle author → high-water mark | highest seq stored
 	tagEvidence = 'x' // 'x' circle author seq → epoch | conflicting envelope
 	tagKV       = 'k' // 'k' circle len(bucket) bucket key → sealed value
-	tagGlobal   = 'g' // 'g' name → value (Badger's encryption only)
+	tagGlobal   = 'g' // 'g' name → 1 | value (Badger's encryption only)
 	tagMeta     = 'm' // 'm' name → the store's own bookkeeping
 )
 
 // circleTags are the tags whose keys belong to one circle (the circle id
 // follows the tag); forgetting a circle drops all of them.
-var circleTags = []byte{tagEnvelope, tagRecord, tagEpochIdx, tagHigh, tagEvidence, tagKV}
+var circleTags = []byte{tagEnvelope, tagRecord, tagHigh, tagEvidence, tagKV}
 
 const (
 	idLen = 16
@@ -24,13 +23,11 @@ const (
 	// lengths of whole keys
 	envelopeKeyLen = 1 + idLen + idLen + u64
 	recordKeyLen   = 1 + idLen + u64 + idLen + u64
-	epochIdxKeyLen = 1 + idLen + u64 + idLen + u64
 	highKeyLen     = 1 + idLen + idLen
-	evidenceKeyLen = envelopeKeyLen
 )
 
-// markerKeyring is present once the keyring file has been created for this
-// store: a store with the marker but no keyring file has lost its keyring.
+// markerKeyring records whether the keyring file is being, or has been,
+// created for this store (see Store.finishOpen).
 var markerKeyring = []byte{tagMeta, 'k', 'e', 'y', 'r', 'i', 'n', 'g'}
 
 // circlePrefix returns tag | circle.
@@ -72,16 +69,6 @@ func recordKey(circle [16]byte, lamport uint64, author [16]byte, seq uint64) []b
 	k[0] = tagRecord
 	copy(k[1:], circle[:])
 	binary.BigEndian.PutUint64(k[1+idLen:], lamport)
-	copy(k[1+idLen+u64:], author[:])
-	binary.BigEndian.PutUint64(k[1+idLen+u64+idLen:], seq)
-	return k
-}
-
-func epochIdxKey(circle [16]byte, epoch uint64, author [16]byte, seq uint64) []byte {
-	k := make([]byte, epochIdxKeyLen)
-	k[0] = tagEpochIdx
-	copy(k[1:], circle[:])
-	binary.BigEndian.PutUint64(k[1+idLen:], epoch)
 	copy(k[1+idLen+u64:], author[:])
 	binary.BigEndian.PutUint64(k[1+idLen+u64+idLen:], seq)
 	return k
@@ -134,15 +121,4 @@ func parseRecordKey(k []byte) (c Cursor, ok bool) {
 	copy(c.Author[:], k[1+idLen+u64:])
 	c.Seq = binary.BigEndian.Uint64(k[1+idLen+u64+idLen:])
 	return c, true
-}
-
-// parseEpochIdxKey reads epoch, author and seq from a 'p' key.
-func parseEpochIdxKey(k []byte) (epoch uint64, author [16]byte, seq uint64, ok bool) {
-	if len(k) != epochIdxKeyLen {
-		return 0, author, 0, false
-	}
-	epoch = binary.BigEndian.Uint64(k[1+idLen:])
-	copy(author[:], k[1+idLen+u64:])
-	seq = binary.BigEndian.Uint64(k[1+idLen+u64+idLen:])
-	return epoch, author, seq, true
 }

@@ -31,7 +31,9 @@ func checkValue(value []byte) error {
 // Put stores value under key in one of circle's buckets (roster, identity,
 // settings, invites, ...), sealed with the circle's root key; durable syncs
 // the store before Put returns. Buckets are 1..MaxBucketLen bytes, keys
-// 1..MaxKeySize, values up to MaxValueSize.
+// 1..MaxKeySize, values up to MaxValueSize. Bucket names and keys are part
+// of the Badger key, protected by Badger's encryption only, and outlive
+// ForgetCircle in Badger's files until compaction: keep secrets in values.
 func (s *Store) Put(circle [16]byte, bucket string, key, value []byte, durable bool) error {
 	if err := checkBucketKey(bucket, key); err != nil {
 		return fmt.Errorf("put: %w", err)
@@ -127,7 +129,7 @@ func (s *Store) List(circle [16]byte, bucket string, fn func(key, value []byte) 
 		}
 		prefix := bucketPrefix(circle, bucket)
 		return db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 				item := it.Item()

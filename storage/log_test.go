@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -204,7 +205,7 @@ func TestAppendRefuses(t *testing.T) {
 		want   error
 	}{
 		{"seq 0", circleA, func(e *Entry) { e.Seq = 0 }, ErrInvalid},
-		{"empty envelope", circleA, func(e *Entry) { e.Envelope = nil }, ErrInvalid},
+		{"no envelope and no record", circleA, func(e *Entry) { e.Envelope, e.Record = nil, nil }, ErrInvalid},
 		{"oversize envelope", circleA, func(e *Entry) { e.Envelope = big }, ErrTooLarge},
 		{"oversize record", circleA, func(e *Entry) { e.Record = big }, ErrTooLarge},
 		{"negative ttl", circleA, func(e *Entry) { e.TTL = -time.Second }, ErrInvalid},
@@ -394,7 +395,6 @@ func TestTTLSetsExpiry(t *testing.T) {
 	keys := map[string][]byte{
 		"envelope": envelopeKey(circleA, alice, 1),
 		"record":   recordKey(circleA, 10, alice, 1),
-		"index":    epochIdxKey(circleA, 1, alice, 1),
 	}
 	lo := uint64(before.Add(e.TTL).Unix())
 	hi := uint64(time.Now().Add(e.TTL).Unix()) + 1
@@ -473,5 +473,64 @@ func TestExpiresAtRoundsUp(t *testing.T) {
 		if min := now.Add(tc.ttl); int64(got) < min.Unix() || (int64(got) == min.Unix() && min.Nanosecond() > 0) {
 			t.Errorf("expiresAt(%v): got %d, want at least %v", tc.ttl, got, min)
 		}
+	}
+}
+
+func TestSetFloor(t *testing.T) {
+	s, home := newStore(t)
+	appendOK(t, s, circleA, entry(alice, 7)) // stored beyond the floor
+	must(t, s.SetFloor(circleA, alice, 5))
+	must(t, s.SetFloor(circleA, alice, 3)) // never falls
+	must(t, s.SetFloor(circleA, bob, 2))
+	if err := s.SetFloor(circleB, alice, 1); !errors.Is(err, ErrNoCircle) {
+		t.Errorf("SetFloor on unknown circle: got %v, want ErrNoCircle", err)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		hw, err := s.HighWater(circleA)
+		must(t, err)
+		if want := map[[16]byte]uint64{alice: 5, bob: 2}; !maps.Equal(hw, want) {
+			t.Errorf("HighWater: got %v, want %v", hw, want)
+		}
+		// Below the floor nothing is taken; above it, appends go on as usual.
+		if stored, err := s.Append(circleA, entry(alice, 4)); stored || err != nil {
+			t.Errorf("Append below the floor: got (%v, %v), want (false, nil)", stored, err)
+		}
+	}
+	check(s)
+	must(t, s.Close())
+	s = openStore(t, home)
+	defer s.Close()
+	check(s)
+	appendOK(t, s, circleA, entry(alice, 6))
+	hw, err := s.HighWater(circleA)
+	must(t, err)
+	if hw[alice] != 7 {
+		t.Errorf("HighWater after filling 6: got %d, want 7", hw[alice])
+	}
+}
+
+// A record that came without its envelope (a welcome-pack item) is kept and
+// shown, once, and leaves the author's marks alone.
+func TestAppendRecordOnly(t *testing.T) {
+	s, _ := newStore(t)
+	e := entry(alice, 7)
+	e.Envelope = nil
+	for i, want := range []bool{true, false} {
+		stored, err := s.Append(circleA, e)
+		must(t, err)
+		if stored != want {
+			t.Fatalf("append %d: got stored=%v, want %v", i, stored, want)
+		}
+	}
+	items, err := s.Latest(circleA, nil, 10)
+	must(t, err)
+	if len(items) != 1 || items[0].Seq != 7 || string(items[0].Record) != string(e.Record) {
+		t.Fatalf("got %+v, want the one record", items)
+	}
+	hw, err := s.HighWater(circleA)
+	must(t, err)
+	if hw[alice] != 0 {
+		t.Fatalf("got high-water %d, want 0", hw[alice])
 	}
 }

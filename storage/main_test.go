@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-// holdEnv, when set to a home directory, makes the test binary a helper
+// holdEnv, when set to a home directory, makes the test binary a child
 // process that opens the store there, says "ready", and holds it until its
 // standard input closes (see TestOpenInUseOtherProcess).
 const holdEnv = "HEARTH_STORAGE_HOLD_HOME"

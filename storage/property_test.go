@@ -10,22 +10,34 @@ import (
 )
 
 // hwModel is the reference for the log: which sequence numbers of each
-// author are stored, with the envelope variant stored first.
-type hwModel map[[16]byte]map[uint64]byte
+// author are stored, with the envelope variant stored first, and each
+// author's floor (sequence numbers marked seen without being stored).
+type hwModel struct {
+	stored map[[16]byte]map[uint64]byte
+	floor  map[[16]byte]uint64
+}
 
-func (m hwModel) mark(a [16]byte) uint64 {
-	var s uint64
+func newModel() *hwModel {
+	return &hwModel{stored: map[[16]byte]map[uint64]byte{}, floor: map[[16]byte]uint64{}}
+}
+
+func (m *hwModel) mark(a [16]byte) uint64 {
+	s := m.floor[a]
 	for {
-		if _, ok := m[a][s+1]; !ok {
+		if _, ok := m.stored[a][s+1]; !ok {
 			return s
 		}
 		s++
 	}
 }
 
-func (m hwModel) marks() map[[16]byte]uint64 {
+func (m *hwModel) marks() map[[16]byte]uint64 {
 	out := make(map[[16]byte]uint64)
-	for a := range m {
+	authors := maps.Clone(m.floor)
+	for a := range m.stored {
+		authors[a] = 0
+	}
+	for a := range authors {
 		if s := m.mark(a); s > 0 {
 			out[a] = s
 		}
@@ -34,14 +46,17 @@ func (m hwModel) marks() map[[16]byte]uint64 {
 }
 
 // apply returns what Append must return for one entry, and records it.
-func (m hwModel) apply(a [16]byte, seq uint64, variant byte) (stored, equivocation bool) {
-	if m[a] == nil {
-		m[a] = make(map[uint64]byte)
+func (m *hwModel) apply(a [16]byte, seq uint64, variant byte) (stored, equivocation bool) {
+	if m.stored[a] == nil {
+		m.stored[a] = make(map[uint64]byte)
 	}
-	if first, ok := m[a][seq]; ok {
+	if first, ok := m.stored[a][seq]; ok {
 		return false, first != variant
 	}
-	m[a][seq] = variant
+	if seq <= m.mark(a) {
+		return false, false // below the floor: seen, never stored
+	}
+	m.stored[a][seq] = variant
 	return true, false
 }
 
@@ -60,7 +75,7 @@ func TestHighWaterProperty(t *testing.T) {
 		if err := s.AddEpoch(circle, 1, key32(1), key32(2)); err != nil {
 			rt.Fatalf("AddEpoch: %v", err)
 		}
-		model := hwModel{}
+		model := newModel()
 		seqGen := rapid.OneOf(rapid.Uint64Range(1, 12), rapid.Uint64Range(1, 12), rapid.Uint64Range(1<<62, 1<<63))
 		entryGen := rapid.Custom(func(t *rapid.T) Entry {
 			a := rapid.SampledFrom(authors).Draw(t, "author")
@@ -114,10 +129,32 @@ func TestHighWaterProperty(t *testing.T) {
 					rt.Fatalf("AppendBatch: got (%d, %v), want (%d, equivocation %v)", n, err, wantStored, wantEq)
 				}
 			},
+			"floor": func(rt *rapid.T) {
+				a := rapid.SampledFrom(authors).Draw(rt, "author")
+				seq := rapid.Uint64Range(1, 12).Draw(rt, "floor")
+				model.floor[a] = max(model.floor[a], seq)
+				if err := s.SetFloor(circle, a, seq); err != nil {
+					rt.Fatalf("SetFloor: %v", err)
+				}
+			},
 			"": check,
 		})
+		// What Badger holds agrees with the marks kept in memory.
+		stored := make(map[[16]byte]mark)
+		if err := loadMarks(s.db, circle, stored); err != nil {
+			rt.Fatalf("loadMarks: %v", err)
+		}
+		fromDisk := make(map[[16]byte]uint64)
+		for a, m := range stored {
+			if m.hw > 0 {
+				fromDisk[a] = m.hw
+			}
+		}
+		if want := model.marks(); !maps.Equal(fromDisk, want) {
+			rt.Fatalf("marks in Badger: got %v, want %v", fromDisk, want)
+		}
 		// Every envelope the model holds is stored, first variant kept.
-		for a, seqs := range model {
+		for a, seqs := range model.stored {
 			for seq, variant := range seqs {
 				envs, err := s.Envelopes(circle, a, seq-1, 1)
 				if err != nil || len(envs) != 1 || !bytes.Equal(envs[0], env(a, seq, variant)) {

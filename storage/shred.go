@@ -50,7 +50,8 @@ func (s *Store) ForgetCircle(circle [16]byte) error {
 // taken again (ErrShredded), and then their envelopes, records and
 // equivocation evidence are deleted from Badger. High-water marks are kept,
 // so sync does not fetch the shredded entries back. If the process stops
-// between the steps, the next Open finishes the deletion.
+// between the steps, the next Open finishes the deletion. Its cost is a
+// pass over the circle's log.
 func (s *Store) ShredEpochsBefore(circle [16]byte, epoch uint64) error {
 	err := s.write(func(db *badger.DB, r *ring) error {
 		k := r.kr.clone()
@@ -66,7 +67,7 @@ func (s *Store) ShredEpochsBefore(circle [16]byte, epoch uint64) error {
 				return err
 			}
 		}
-		return s.deleteEpochsBelow(db, circle, c.floor)
+		return s.clearShredded(db, circle)
 	})
 	if err != nil {
 		return fmt.Errorf("shred epochs: %w", err)
@@ -74,40 +75,51 @@ func (s *Store) ShredEpochsBefore(circle [16]byte, epoch uint64) error {
 	return nil
 }
 
+// clearShredded deletes the entries of circle's shredded epochs from Badger
+// and records in the keyring that they are gone. The caller holds s.wmu,
+// or is Open.
+func (s *Store) clearShredded(db *badger.DB, circle [16]byte) error {
+	k := s.ring.Load().kr.clone()
+	i, ok := k.find(circle)
+	if !ok || k.circles[i].cleared == k.circles[i].floor {
+		return nil
+	}
+	if err := s.deleteEpochsBelow(db, circle, k.circles[i].floor); err != nil {
+		return err
+	}
+	k.circles[i].cleared = k.circles[i].floor
+	return s.saveKeyring(k)
+}
+
 // deleteEpochsBelow deletes circle's envelopes, records and evidence of
-// epochs below floor. It walks the epoch index from its start, so when
-// nothing is left to delete it costs one seek.
+// epochs below floor. It reads the header of every envelope of the circle,
+// which is the cost of shredding: proportional to the circle's log.
 func (s *Store) deleteEpochsBelow(db *badger.DB, circle [16]byte, floor uint64) error {
 	wb := db.NewWriteBatch()
 	defer wb.Cancel()
 	err := db.View(func(txn *badger.Txn) error {
-		prefix := circlePrefix(tagEpochIdx, circle)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+		prefix := circlePrefix(tagEnvelope, circle)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()
-			epoch, author, seq, ok := parseEpochIdxKey(item.Key())
+			author, seq, ok := parseAuthorSeq(item.Key())
 			if !ok {
 				it.Close()
-				return fmt.Errorf("epoch index key of %d bytes: %w", len(item.Key()), ErrCorrupt)
+				return fmt.Errorf("envelope key of %d bytes: %w", len(item.Key()), ErrCorrupt)
 			}
-			if epoch >= floor {
-				break
-			}
-			var lamport uint64
-			var hasRecord bool
-			if err := item.Value(func(v []byte) error {
-				if len(v) == u64+1 {
-					lamport = binary.BigEndian.Uint64(v)
-					hasRecord = v[u64]&flagRecord != 0
-				}
-				return nil
+			var h entryHeader
+			if err := item.Value(func(v []byte) (err error) {
+				h, err = parseEntryValue(v)
+				return err
 			}); err != nil {
-				it.Close()
-				return corruptUnlessClosed(err)
+				continue // unreadable: left for reads to report as ErrCorrupt
 			}
-			dels := [][]byte{item.KeyCopy(nil), envelopeKey(circle, author, seq)}
-			if hasRecord {
-				dels = append(dels, recordKey(circle, lamport, author, seq))
+			if h.epoch >= floor {
+				continue
+			}
+			dels := [][]byte{item.KeyCopy(nil)}
+			if h.flags&flagRecord != 0 {
+				dels = append(dels, recordKey(circle, h.lamport, author, seq))
 			}
 			for _, d := range dels {
 				if err := wb.Delete(d); err != nil {
@@ -119,7 +131,7 @@ func (s *Store) deleteEpochsBelow(db *badger.DB, circle [16]byte, floor uint64) 
 		it.Close()
 
 		prefix = circlePrefix(tagEvidence, circle)
-		it = txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()

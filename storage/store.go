@@ -75,14 +75,13 @@ type Options struct {
 // are serialised.
 type Store struct {
 	home   string
-	log    *slog.Logger
 	krAEAD cipher.AEAD
 	ring   atomic.Pointer[ring]
 
-	wmu   sync.Mutex                     // serialises every write and keyring change
-	marks map[[16]byte]map[[16]byte]mark // committed marks by circle and author; under wmu
-	mu    sync.RWMutex                   // guards db; held shared by every operation
-	db    *badger.DB                     // nil once closed
+	wmu   sync.Mutex                // serialises every write and keyring change
+	marks map[[16]byte]*circleMarks // committed marks by circle; under wmu
+	mu    sync.RWMutex              // guards db; held shared by every operation
+	db    *badger.DB                // nil once closed
 	lock  *storeLock
 }
 
@@ -115,6 +114,7 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var db *badger.DB
+	var lock *storeLock
 	defer func() {
 		if r := recover(); r != nil {
 			if db != nil {
@@ -122,6 +122,9 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 			}
 			s = nil
 			err = fmt.Errorf("open store: internal failure (%v): %w", r, ErrCorrupt)
+		}
+		if s == nil && lock != nil {
+			_ = lock.release()
 		}
 	}()
 
@@ -134,34 +137,15 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	lock, err := lockStore(storeDir)
-	if err != nil {
+	if lock, err = lockStore(storeDir); err != nil {
+		lock = nil
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	defer func() {
-		if s == nil {
-			_ = lock.release()
-		}
-	}()
 	blog := badgerLogger{log}
 	if err := preflight(storeDir, keyringExists, storeKey, blog); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	bopt := badger.DefaultOptions(storeDir).
-		WithEncryptionKey(storeKey[:]).
-		WithIndexCacheSize(indexCacheSize).
-		WithBlockCacheSize(blockCacheSize).
-		WithMemTableSize(memTableSize).
-		WithNumMemtables(numMemtables).
-		WithValueLogFileSize(valueLogFileSize).
-		WithChecksumVerificationMode(checksumMode).
-		WithVerifyValueChecksum(true).
-		WithDetectConflicts(false).    // writes are serialised by Store.wmu
-		WithCompression(options.None). // values are ciphertext: nothing to gain
-		WithNumCompactors(2).
-		WithMetricsEnabled(false).
-		WithBypassLockGuard(lockHeld). // the store lock above replaces it
-		WithLogger(blog)
+	bopt := badgerOptions(storeDir, storeKey, blog)
 	db, err = badger.Open(bopt)
 	if err != nil {
 		db = nil
@@ -169,7 +153,7 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	}
 
 	kk := keyringKey(storeKey)
-	s = &Store{home: home, log: log, krAEAD: newAEAD(kk), db: db, lock: lock, marks: make(map[[16]byte]map[[16]byte]mark)}
+	s = &Store{home: home, krAEAD: newAEAD(kk), db: db, lock: lock, marks: make(map[[16]byte]*circleMarks)}
 	if err := s.finishOpen(); err != nil {
 		closeQuietly(db)
 		db = nil
@@ -242,8 +226,8 @@ func (s *Store) finishOpen() error {
 		}
 	}
 	for _, c := range k.circles {
-		if c.floor > 0 {
-			if err := s.deleteEpochsBelow(s.db, c.id, c.floor); err != nil {
+		if c.cleared < c.floor {
+			if err := s.clearShredded(s.db, c.id); err != nil {
 				return fmt.Errorf("finish shredding: %w", err)
 			}
 		}
@@ -287,6 +271,25 @@ func (s *Store) writeMarker(state byte) error {
 		return fmt.Errorf("sync store: %w", err)
 	}
 	return nil
+}
+
+// badgerOptions are the Badger settings of a store (see doc.go).
+func badgerOptions(dir string, storeKey [32]byte, log badger.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithEncryptionKey(storeKey[:]).
+		WithIndexCacheSize(indexCacheSize).
+		WithBlockCacheSize(blockCacheSize).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
+		WithValueLogFileSize(valueLogFileSize).
+		WithChecksumVerificationMode(checksumMode).
+		WithVerifyValueChecksum(true).
+		WithDetectConflicts(false).    // writes are serialised by Store.wmu
+		WithCompression(options.None). // values are ciphertext: nothing to gain
+		WithNumCompactors(2).
+		WithMetricsEnabled(false).
+		WithBypassLockGuard(lockHeld). // the store lock replaces it
+		WithLogger(log)
 }
 
 // Close closes the store, waiting for operations under way; it is safe to

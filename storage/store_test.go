@@ -174,12 +174,12 @@ func TestOpenInUseOtherProcess(t *testing.T) {
 	defer func() {
 		stdin.Close()
 		if err := cmd.Wait(); err != nil {
-			t.Errorf("helper process: got %v, want clean exit", err)
+			t.Errorf("child process: got %v, want clean exit", err)
 		}
 	}()
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("helper process said %q (%v), want \"ready\"", line, err)
+		t.Fatalf("child process said %q (%v), want \"ready\"", line, err)
 	}
 	s, err := Open(home, testKey, Options{})
 	if !errors.Is(err, ErrInUse) {

@@ -160,7 +160,7 @@ func (l *local) join(ctx context.Context, code, nick string) (string, error) {
 		id, err = l.h.Join(ctx, code, nick)
 	}
 	if err != nil {
-		return "", fmt.Errorf("join: %w", err)
+		return "", err // Join's errors say what went wrong with the code
 	}
 	return id.String(), nil
 }

@@ -161,7 +161,7 @@ func TestMessages(t *testing.T) {
 		{fmt.Errorf("join: %w", app.ErrInviteExpired), "invite code has expired", exitFailure},
 		{fmt.Errorf("join: %w", app.ErrInviteSpent), "invite code has already been used", exitFailure},
 		{fmt.Errorf("join: %w", app.ErrInviteVersion), "different version", exitFailure},
-		{fmt.Errorf("join: %w", app.ErrInviteMalformed), "malformed", exitFailure},
+		{fmt.Errorf("join: %w", app.ErrInviteMalformed), app.ErrInviteMalformed.Error(), exitFailure},
 		{fmt.Errorf("join: %w", app.ErrUnreachable), "could not reach the circle", exitFailure},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), "timed out", exitFailure},
 		{errors.New("two\nlines"), "two lines", exitFailure},
@@ -225,6 +225,8 @@ func TestFormatMessage(t *testing.T) {
 		{messageView{Author: "ann", Kind: "post", Scope: "future", Text: "a\nb"}, "ann [future]: a\n    b\n"},
 		{messageView{Author: "ann", Kind: "post", Scope: "circle", CW: "loss", Text: "t"}, "ann: [cw: loss] t\n"},
 		{messageView{Author: "bob", Kind: "joined"}, "* bob joined\n"},
+		{messageView{Author: "ann", Kind: "joined", Text: "cal"}, "* cal joined\n"},
+		{messageView{Author: "ann", Kind: "guidelines", Text: "be kind\nlisten"}, "* ann guidelines: be kind\n    listen\n"},
 		{messageView{Author: "\x1b]0;x\a", Kind: "post", Text: "t"}, `\x1b]0;x\x07: t` + "\n"},
 	}
 	for _, tt := range tests {

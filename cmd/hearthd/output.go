@@ -80,6 +80,11 @@ func formatMessage(m messageView) string {
 	b.WriteString(when)
 	b.WriteString("  ")
 	nick := safeName(m.Author)
+	if m.Kind == "joined" && m.Text != "" {
+		// The record is the admitting member's; its text is the newcomer.
+		fmt.Fprintf(&b, "* %s joined\n", safeName(m.Text))
+		return b.String()
+	}
 	if m.Kind != "post" {
 		fmt.Fprintf(&b, "* %s %s", nick, safeName(m.Kind))
 		if m.Text != "" {

@@ -386,7 +386,37 @@ func circleOfThree(t *testing.T) (a, b, c *testHome, circle string) {
 			t.Fatalf("%s: join printed %q, want the circle id %q", m.h.name, got, circle)
 		}
 	}
+	converge(t, circle, a, b, c)
 	return a, b, c, circle
+}
+
+// converge waits until every home has the whole roster and the same epoch:
+// a post made before a member learns of the latest join is sealed for the
+// epoch before it, which the newcomer is by design unable to read.
+func converge(t *testing.T, circle string, homes ...*testHome) {
+	t.Helper()
+	eventually(t, "every member has the same roster and epoch", func() (bool, string) {
+		var saw []string
+		epochs := map[uint64]bool{}
+		ok := true
+		for _, h := range homes {
+			var c *circleView
+			for _, cv := range h.circles() {
+				if cv.ID == circle {
+					c = &cv
+				}
+			}
+			if c == nil {
+				return false, h.name + " lacks the circle"
+			}
+			epochs[c.Epoch] = true
+			if c.Members != len(homes) {
+				ok = false
+			}
+			saw = append(saw, fmt.Sprintf("%s: %d members, epoch %d", h.name, c.Members, c.Epoch))
+		}
+		return ok && len(epochs) == 1, strings.Join(saw, "; ")
+	})
 }
 
 // Scenario 1: three members, each posts, everyone sees every post and
@@ -504,6 +534,7 @@ func TestStrangerCannotJoin(t *testing.T) {
 	}
 	for _, f := range fabricated {
 		r := d.run("join", "--nick", "dan", f)
+		t.Logf("join with a fabricated code: %s", strings.TrimSpace(r.stderr))
 		if r.code != exitFailure {
 			t.Errorf("join with %.30q: got %v, want exit %d", f, r, exitFailure)
 		}

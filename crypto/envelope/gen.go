@@ -1,3 +1,3 @@
 package envelope
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative record.proto
+//go:generate protoc --go_out=. --go_opt=paths=source_relative envelope.proto

@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: record.proto
+// source: envelope.proto
 
 package envelope
 
@@ -110,11 +110,11 @@ func (x Kind) String() string {
 }
 
 func (Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_record_proto_enumTypes[0].Descriptor()
+	return file_envelope_proto_enumTypes[0].Descriptor()
 }
 
 func (Kind) Type() protoreflect.EnumType {
-	return &file_record_proto_enumTypes[0]
+	return &file_envelope_proto_enumTypes[0]
 }
 
 func (x Kind) Number() protoreflect.EnumNumber {
@@ -123,7 +123,7 @@ func (x Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Kind.Descriptor instead.
 func (Kind) EnumDescriptor() ([]byte, []int) {
-	return file_record_proto_rawDescGZIP(), []int{0}
+	return file_envelope_proto_rawDescGZIP(), []int{0}
 }
 
 // Scope is the author's consent: who may ever see the record.
@@ -163,11 +163,11 @@ func (x Scope) String() string {
 }
 
 func (Scope) Descriptor() protoreflect.EnumDescriptor {
-	return file_record_proto_enumTypes[1].Descriptor()
+	return file_envelope_proto_enumTypes[1].Descriptor()
 }
 
 func (Scope) Type() protoreflect.EnumType {
-	return &file_record_proto_enumTypes[1]
+	return &file_envelope_proto_enumTypes[1]
 }
 
 func (x Scope) Number() protoreflect.EnumNumber {
@@ -176,7 +176,7 @@ func (x Scope) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Scope.Descriptor instead.
 func (Scope) EnumDescriptor() ([]byte, []int) {
-	return file_record_proto_rawDescGZIP(), []int{1}
+	return file_envelope_proto_rawDescGZIP(), []int{1}
 }
 
 type Record struct {
@@ -194,7 +194,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_record_proto_msgTypes[0]
+	mi := &file_envelope_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -206,7 +206,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_record_proto_msgTypes[0]
+	mi := &file_envelope_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -219,7 +219,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_record_proto_rawDescGZIP(), []int{0}
+	return file_envelope_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Record) GetKind() Kind {
@@ -257,11 +257,11 @@ func (x *Record) GetSentAtMs() int64 {
 	return 0
 }
 
-var File_record_proto protoreflect.FileDescriptor
+var File_envelope_proto protoreflect.FileDescriptor
 
-const file_record_proto_rawDesc = "" +
+const file_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\frecord.proto\x12\x12hearth.envelope.v1\"\xb3\x01\n" +
+	"\x0eenvelope.proto\x12\x12hearth.envelope.v1\"\xb3\x01\n" +
 	"\x06Record\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.hearth.envelope.v1.KindR\x04kind\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\x12/\n" +
@@ -298,25 +298,25 @@ const file_record_proto_rawDesc = "" +
 	"\x0eSCOPE_RESOURCE\x10\x02B2Z0github.com/hearth-circles/hearth/crypto/envelopeb\x06proto3"
 
 var (
-	file_record_proto_rawDescOnce sync.Once
-	file_record_proto_rawDescData []byte
+	file_envelope_proto_rawDescOnce sync.Once
+	file_envelope_proto_rawDescData []byte
 )
 
-func file_record_proto_rawDescGZIP() []byte {
-	file_record_proto_rawDescOnce.Do(func() {
-		file_record_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)))
+func file_envelope_proto_rawDescGZIP() []byte {
+	file_envelope_proto_rawDescOnce.Do(func() {
+		file_envelope_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)))
 	})
-	return file_record_proto_rawDescData
+	return file_envelope_proto_rawDescData
 }
 
-var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
-var file_record_proto_goTypes = []any{
+var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_envelope_proto_goTypes = []any{
 	(Kind)(0),      // 0: hearth.envelope.v1.Kind
 	(Scope)(0),     // 1: hearth.envelope.v1.Scope
 	(*Record)(nil), // 2: hearth.envelope.v1.Record
 }
-var file_record_proto_depIdxs = []int32{
+var file_envelope_proto_depIdxs = []int32{
 	0, // 0: hearth.envelope.v1.Record.kind:type_name -> hearth.envelope.v1.Kind
 	1, // 1: hearth.envelope.v1.Record.scope:type_name -> hearth.envelope.v1.Scope
 	2, // [2:2] is the sub-list for method output_type
@@ -326,27 +326,27 @@ var file_record_proto_depIdxs = []int32{
 	0, // [0:2] is the sub-list for field type_name
 }
 
-func init() { file_record_proto_init() }
-func file_record_proto_init() {
-	if File_record_proto != nil {
+func init() { file_envelope_proto_init() }
+func file_envelope_proto_init() {
+	if File_envelope_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)),
 			NumEnums:      2,
 			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_record_proto_goTypes,
-		DependencyIndexes: file_record_proto_depIdxs,
-		EnumInfos:         file_record_proto_enumTypes,
-		MessageInfos:      file_record_proto_msgTypes,
+		GoTypes:           file_envelope_proto_goTypes,
+		DependencyIndexes: file_envelope_proto_depIdxs,
+		EnumInfos:         file_envelope_proto_enumTypes,
+		MessageInfos:      file_envelope_proto_msgTypes,
 	}.Build()
-	File_record_proto = out.File
-	file_record_proto_goTypes = nil
-	file_record_proto_depIdxs = nil
+	File_envelope_proto = out.File
+	file_envelope_proto_goTypes = nil
+	file_envelope_proto_depIdxs = nil
 }
