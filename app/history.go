@@ -101,10 +101,10 @@ func (h *Hearth) Post(ctx context.Context, id CircleID, opt PostOptions) (Messag
 		return Message{}, fmt.Errorf("post %w (at most %d bytes)", ErrTooLong, maxPostText)
 	}
 	if !utf8.ValidString(opt.Text) || !utf8.ValidString(opt.ContentWarning) {
-		return Message{}, fmt.Errorf("post is not valid text")
+		return Message{}, fmt.Errorf("post is not valid text: %w", ErrInvalid)
 	}
 	if opt.Scope < ScopeCircle || opt.Scope > ScopeResource {
-		return Message{}, fmt.Errorf("unknown scope %d", opt.Scope)
+		return Message{}, fmt.Errorf("unknown scope %d: %w", opt.Scope, ErrInvalid)
 	}
 	p := &record.Post{Text: opt.Text, ContentWarning: opt.ContentWarning}
 	if opt.ReplyTo != "" {
@@ -138,9 +138,10 @@ func (h *Hearth) History(id CircleID, before string, limit int) ([]Message, erro
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 {
 		limit = 50
 	}
+	limit = min(limit, storage.MaxPage)
 	var out []Message
 	for len(out) < limit {
 		page, err := c.store.Latest([16]byte(id), cur, limit-len(out))

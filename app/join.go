@@ -136,7 +136,7 @@ func (h *Hearth) Join(ctx context.Context, code, nick string) (CircleID, error) 
 	}
 	id := CircleID(inv.Circle)
 	if _, err := h.circle(id); err == nil {
-		return id, fmt.Errorf("already a member of this circle")
+		return id, ErrAlreadyMember
 	}
 	if !h.isOnline() {
 		return id, ErrOffline

@@ -68,7 +68,7 @@ func ParseScope(s string) (Scope, error) {
 	case "resource":
 		return ScopeResource, nil
 	}
-	return 0, fmt.Errorf("unknown scope %q (want circle, future or resource)", s)
+	return 0, fmt.Errorf("unknown scope %q (want circle, future or resource): %w", s, ErrInvalid)
 }
 
 // Role is what a member may do in a circle.
@@ -103,6 +103,10 @@ var (
 	ErrEmpty = errors.New("nothing to post")
 	// ErrTooLong: a post or name longer than Hearth carries.
 	ErrTooLong = errors.New("too long")
+	// ErrInvalid: input Hearth cannot take (not UTF-8 text, an unknown scope).
+	ErrInvalid = errors.New("invalid input")
+	// ErrAlreadyMember: joining a circle this vault already belongs to.
+	ErrAlreadyMember = errors.New("already a member of this circle")
 
 	// Invite errors: a code that is mistyped, expired, spent, from another
 	// version, malformed, or whose circle cannot be reached.
