@@ -10,7 +10,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multiaddr"
 
 	"github.com/hearth-circles/hearth/p2p"
 )
@@ -106,7 +105,7 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 		key, _, _ := crypto.GenerateEd25519Key(nil)
 		n, err := p2p.New(ctx, p2p.Config{
 			Key:      key,
-			Listen:   []multiaddr.Multiaddr{multiaddr.StringCast("/ip4/127.0.0.1/tcp/0")},
+			Listen:   DefaultListen, // the same host setup as a circle's node
 			Validate: func(p2p.Message) p2p.Verdict { return p2p.Accept },
 			Receive: func(m p2p.Message) {
 				rawGot <- binary.BigEndian.Uint64(m.Data)
