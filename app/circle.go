@@ -306,7 +306,11 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 	ek := c.epochs[h.Epoch]
 	if ek == nil {
 		if h.Epoch > c.state.Epoch {
+			// A record of an epoch we have no key for: we missed a commit.
 			c.holdLocked(from, env)
+			if c.node != nil && from != c.selfPeer {
+				c.node.RequestSync(from)
+			}
 		} else {
 			c.h.count("ignored_unknown_epoch")
 		}

@@ -133,6 +133,21 @@ func (h *Hearth) addCircle(c *circle) {
 	h.emit(Event{Kind: EventCircles, Circle: c.id})
 }
 
+// background runs f on a goroutine that Close waits for, unless Hearth is
+// closing.
+func (h *Hearth) background(f func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
+}
+
 func (h *Hearth) isOnline() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -336,15 +351,8 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 	}
 	c.mu.Unlock()
 
-	h.wg.Add(2)
-	go func() {
-		defer h.wg.Done()
-		c.watchPeers(online, node)
-	}()
-	go func() {
-		defer h.wg.Done()
-		c.redial(online)
-	}()
+	h.background(func() { c.watchPeers(online, node) })
+	h.background(func() { c.redial(online) })
 	if perr == nil {
 		c.send(ctx, presence)
 	}

@@ -389,7 +389,35 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		return nil, err
 	}
 	c.send(ctx, joined, commit)
+	c.pushSync()
 	return proto.Marshal(resp)
+}
+
+// pushSync runs a catch-up round with every connected member at once, so
+// that a member whose gossip mesh missed a commit moves to the new epoch
+// without waiting for the periodic sync.
+func (c *circle) pushSync() {
+	c.mu.Lock()
+	node := c.node
+	var peers []peer.ID
+	for p := range c.connected {
+		if id, ok := c.byPeer[p]; ok && !c.roster[id].rec.Gone {
+			peers = append(peers, p)
+		}
+	}
+	c.mu.Unlock()
+	if node == nil {
+		return
+	}
+	for _, p := range peers {
+		c.h.background(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := node.SyncWith(ctx, p); err != nil {
+				c.log.Debug("push sync", "peer", p, "err", err)
+			}
+		})
+	}
 }
 
 // welcomeLocked is what a newcomer is handed: the roster, the new epoch's

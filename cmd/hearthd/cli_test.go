@@ -166,6 +166,8 @@ func TestMessages(t *testing.T) {
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), "timed out", exitFailure},
 		{errors.New("two\nlines"), "two lines", exitFailure},
 		{usageErrorf("bad"), "bad", exitUsage},
+		{fmt.Errorf("post is not valid text: %w", app.ErrInvalid), "not valid text", exitUsage},
+		{app.ErrAlreadyMember, app.ErrAlreadyMember.Error(), exitFailure},
 		{errors.Join(usageErrorf("bad"), errors.New("close")), "bad close", exitUsage},
 	}
 	for _, tt := range tests {

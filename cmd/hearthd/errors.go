@@ -74,6 +74,8 @@ var errorKinds = []errorKind{
 	{kind: "offline", err: app.ErrOffline},
 	{kind: "empty", err: app.ErrEmpty},
 	{kind: "too_long", err: app.ErrTooLong},
+	{kind: "invalid", err: app.ErrInvalid},
+	{kind: "already_member", err: app.ErrAlreadyMember},
 	{kind: "serve_gone", err: errServeGone},
 	{kind: "timeout", err: context.DeadlineExceeded, phrase: "timed out"},
 	{kind: "canceled", err: context.Canceled, phrase: "interrupted"},
@@ -84,7 +86,7 @@ const kindFailure = "failure"
 
 // usageKinds are the kinds that mean the input was wrong rather than that
 // the work failed; they exit with status 1.
-var usageKinds = map[string]bool{"usage": true, "empty": true, "too_long": true}
+var usageKinds = map[string]bool{"usage": true, "empty": true, "too_long": true, "invalid": true}
 
 // kindOf names err for the control socket.
 func kindOf(err error) string {
