@@ -112,3 +112,47 @@ func BenchmarkReceive(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReceiveBatch is the receive path as catch-up sync drives it:
+// pages of 256 envelopes, stored a page per transaction.
+func BenchmarkReceiveBatch(b *testing.B) {
+	c, other, pid := offlineCircle(b)
+	envs := sealPosts(b, c, other, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < len(envs); i += 256 {
+		c.receiveBatch(pid, envs[i:min(i+256, len(envs))])
+	}
+	b.StopTimer()
+	n, err := c.store.Count([16]byte(c.id))
+	if err != nil || n < b.N {
+		b.Fatalf("stored %d of %d (%v)", n, b.N, err)
+	}
+}
+
+func TestReceiveBatchStoresAll(t *testing.T) {
+	c, other, pid := offlineCircle(t)
+	envs := sealPosts(t, c, other, 600)
+	c.receiveBatch(pid, append(envs[:300:300], envs[100:]...)) // with replays inside
+	c.receiveBatch(pid, envs)
+	hw, err := c.store.HighWater([16]byte(c.id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hw[other.ID()]; got != 600 {
+		t.Fatalf("got high-water %d, want 600", got)
+	}
+	msgs, err := c.h.History(c.id, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := 0
+	for _, m := range msgs {
+		if m.Kind == "post" {
+			posts++
+		}
+	}
+	if posts != 600 {
+		t.Fatalf("got %d posts, want 600", posts)
+	}
+}

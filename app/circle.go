@@ -85,6 +85,7 @@ type circle struct {
 	maxSeen   map[MemberID]uint64
 	held      []heldEnvelope
 	heldBytes int
+	batch     *batch // non-nil while a batch of envelopes is received
 	node      *p2p.Node
 	connected map[peer.ID]bool
 }
@@ -316,6 +317,9 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 		}
 		return vIgnore
 	}
+	if c.batch != nil && c.batch.has[entryKey{h.Author, h.Seq}] {
+		return vAccept
+	}
 	have, err := c.store.HasEnvelope(c.id, h.Author, h.Seq)
 	if err != nil {
 		c.log.Warn("read store", "err", err)
@@ -411,6 +415,20 @@ func (c *circle) acceptLocked(from peer.ID, env []byte, o *envelope.Opened) erro
 		entry.Record = storedRecord(o.Signed)
 	}
 	entry.Durable = durable
+	if b := c.batch; b != nil {
+		if after == nil && !durable {
+			// Nothing else depends on this record: it joins the batch,
+			// written in one transaction when the batch is flushed.
+			b.has[entryKey{entry.Author, entry.Seq}] = true
+			b.entries = append(b.entries, entry)
+			if displayed(o.Record.Kind) {
+				b.msgs = append(b.msgs, c.messageLocked(o.Signed, o.Record))
+			}
+			c.state.Lamport = max(c.state.Lamport, o.Record.Lamport)
+			return nil
+		}
+		c.flushBatchLocked() // keep the store in the order records were applied
+	}
 	stored, err := c.store.Append(c.id, entry)
 	if err != nil {
 		return err
@@ -429,6 +447,66 @@ func (c *circle) acceptLocked(from peer.ID, env []byte, o *envelope.Opened) erro
 		c.h.emit(Event{Kind: EventMessage, Circle: c.id, Message: &msg})
 	}
 	return nil
+}
+
+// entryKey names a record by author and sequence number.
+type entryKey struct {
+	author MemberID
+	seq    uint64
+}
+
+// batch collects records received together (a page of catch-up sync) so
+// that they are stored in one transaction.
+type batch struct {
+	has     map[entryKey]bool
+	entries []storage.Entry
+	msgs    []Message
+}
+
+// receiveBatch takes many envelopes at once, as catch-up sync delivers
+// them: each goes through the receive path, and those that change nothing
+// but the history are stored together.
+func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batch = &batch{has: make(map[entryKey]bool, len(envs))}
+	for _, env := range envs {
+		h, err := envelope.Parse(env)
+		if err != nil {
+			c.h.count("refused_malformed")
+			continue
+		}
+		c.receiveLocked(from, h, env)
+	}
+	c.flushBatchLocked()
+	c.batch = nil
+}
+
+// flushBatchLocked writes the batch so far and announces its messages.
+func (c *circle) flushBatchLocked() {
+	b := c.batch
+	if b == nil || len(b.entries) == 0 {
+		return
+	}
+	_, err := c.store.AppendBatch(c.id, b.entries)
+	switch {
+	case errors.Is(err, storage.ErrEquivocation):
+		c.h.count("equivocation")
+		c.h.emit(Event{Kind: EventEquivocation, Circle: c.id})
+	case err != nil:
+		c.log.Warn("store batch", "err", err)
+		b.msgs = nil // not stored: sync brings them again
+	}
+	for _, e := range b.entries {
+		if e.Seq > c.maxSeen[e.Author] {
+			c.maxSeen[e.Author] = e.Seq
+		}
+	}
+	for i := range b.msgs {
+		c.h.emit(Event{Kind: EventMessage, Circle: c.id, Message: &b.msgs[i]})
+	}
+	b.entries, b.msgs = b.entries[:0], b.msgs[:0]
+	clear(b.has)
 }
 
 // displayed reports whether records of a kind are shown in the history (and

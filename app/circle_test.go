@@ -372,3 +372,55 @@ func TestStrangerRefused(t *testing.T) {
 		t.Fatal("stranger is connected")
 	}
 }
+
+// Two circles on one fixed port: the first takes it, the second a free one,
+// and each keeps its port across restarts.
+func TestFixedPortShared(t *testing.T) {
+	ctx := context.Background()
+	v, err := CreateVaultWithParams(t.TempDir(), []byte(testPass), fastKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	port := multiaddr.StringCast("/ip4/127.0.0.1/tcp/0")
+	probe, err := p2p.New(ctx, p2p.Config{Key: mustKey(t), Listen: []multiaddr.Multiaddr{port}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := probe.Addrs()[0]
+	probe.Close()
+	h, err := New(v, Options{Listen: []multiaddr.Multiaddr{fixed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.Online(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"one", "two"} {
+		if _, err := h.CreateCircle(ctx, name, "ash"); err != nil {
+			t.Fatalf("circle %s: %v", name, err)
+		}
+	}
+	var onFixed int
+	for _, c := range h.Circles() {
+		if len(c.Addrs) == 0 {
+			t.Fatalf("circle %s has no address", c.Name)
+		}
+		if strings.HasPrefix(c.Addrs[0], fixed.String()+"/") {
+			onFixed++
+		}
+	}
+	if onFixed != 1 {
+		t.Fatalf("got %d circles on the fixed port, want 1", onFixed)
+	}
+}
+
+func mustKey(t *testing.T) crypto.PrivKey {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -57,6 +57,7 @@ type Hearth struct {
 
 	mu      sync.Mutex
 	circles map[CircleID]*circle
+	taken   map[string]bool // listen addresses held by this Hearth's nodes
 	online  context.Context // non-nil while online; cancelled by Close
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -80,7 +81,7 @@ func New(v *Vault, opt Options) (*Hearth, error) {
 	}
 	h := &Hearth{
 		v: v, store: v.Store(), opt: opt, log: opt.Logger,
-		circles: map[CircleID]*circle{}, counts: map[string]uint64{},
+		circles: map[CircleID]*circle{}, counts: map[string]uint64{}, taken: map[string]bool{},
 	}
 	ids, err := h.store.Circles()
 	if err != nil {
@@ -255,6 +256,27 @@ func withPort(t multiaddr.Multiaddr, prev []multiaddr.Multiaddr) multiaddr.Multi
 	return t
 }
 
+// anyPort is addrs with every TCP and UDP port set to 0.
+func anyPort(addrs []multiaddr.Multiaddr) []multiaddr.Multiaddr {
+	out := make([]multiaddr.Multiaddr, 0, len(addrs))
+	for _, a := range addrs {
+		var parts []string
+		zeroNext := false
+		for _, c := range strings.Split(a.String(), "/") {
+			if zeroNext {
+				c, zeroNext = "0", false
+			} else if c == "tcp" || c == "udp" {
+				zeroNext = true
+			}
+			parts = append(parts, c)
+		}
+		if z, err := multiaddr.NewMultiaddr(strings.Join(parts, "/")); err == nil {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
 func sameTransport(a, b multiaddr.Multiaddr) bool {
 	pa, pb := a.Protocols(), b.Protocols()
 	if len(pa) != len(pb) {
@@ -298,15 +320,35 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 		MDNS:      h.opt.MDNS,
 		Listen:    listenFor(h.opt.Listen, last),
 	}
+	// libp2p listens with SO_REUSEPORT, so two circles could bind one fixed
+	// port and the kernel would share connections between them: a port one
+	// circle holds is never given to another.
+	h.mu.Lock()
+	for i, a := range cfg.Listen {
+		if h.taken[a.String()] {
+			cfg.Listen[i] = anyPort([]multiaddr.Multiaddr{a})[0]
+		}
+	}
+	h.mu.Unlock()
 	node, err := p2p.New(ctx, cfg)
 	if err != nil && len(last) > 0 {
-		cfg.Listen = h.opt.Listen // the old ports are taken: new ones
+		cfg.Listen = h.opt.Listen // the old ports are taken: the templates
+		node, err = p2p.New(ctx, cfg)
+	}
+	if err != nil {
+		// A fixed port serves one circle; the others take free ones.
+		cfg.Listen = anyPort(h.opt.Listen)
 		node, err = p2p.New(ctx, cfg)
 	}
 	if err != nil {
 		return err
 	}
 	node.Handle(JoinProtocol, maxJoinRequest, c.handleJoin)
+	h.mu.Lock()
+	for _, a := range node.Addrs() {
+		h.taken[a.String()] = true
+	}
+	h.mu.Unlock()
 
 	c.mu.Lock()
 	c.node = node

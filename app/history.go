@@ -359,9 +359,6 @@ func (l *circleLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit i
 }
 
 func (l *circleLog) Deliver(from peer.ID, envs [][]byte) error {
-	c := (*circle)(l)
-	for _, e := range envs {
-		c.receive(from, e)
-	}
+	(*circle)(l).receiveBatch(from, envs)
 	return nil
 }
