@@ -214,6 +214,17 @@ func TestServingBound(t *testing.T) {
 	connect(t, b, a)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
+	// The catch-up round that connecting starts must be over before the
+	// slots are filled, or it holds one of them.
+	if err := b.SyncWith(ctx, a.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the sessions of connecting to end", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		st := a.syncs[b.ID()]
+		return st == nil || st.serving == 0
+	})
 	// Streams that stop inside their first frame keep a session open
 	// until its deadline; a's count of served sessions tells when they are
 	// in.
