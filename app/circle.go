@@ -335,6 +335,11 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 		c.log.Debug("refused envelope", "err", err, "from", from)
 		return vReject
 	}
+	if a := c.roster[h.Author]; a.rec.Gone && h.Epoch >= a.rec.GoneEpoch && !have {
+		// Written in or after the epoch its author left or was removed in.
+		c.h.count("refused_gone_author")
+		return vReject
+	}
 	if have {
 		// Stored already: the store tells a replay from a second, different
 		// record signed for the same position (equivocation).
@@ -612,6 +617,12 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 
 	case envelope.Kind_KIND_COMMIT:
 		return c.applyCommitLocked(env, o, author)
+
+	case envelope.Kind_KIND_MEMBER_REMOVED:
+		return c.applyRemovedLocked(o, author)
+
+	case envelope.Kind_KIND_MEMBER_LEFT:
+		return c.applyLeftLocked(o, author)
 
 	case envelope.Kind_KIND_PRESENCE:
 		var p record.Presence

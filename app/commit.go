@@ -12,7 +12,6 @@ import (
 	"github.com/hearth-circles/hearth/crypto/envelope"
 	"github.com/hearth-circles/hearth/crypto/epoch"
 	"github.com/hearth-circles/hearth/crypto/seal"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // commitLocked opens a new epoch: a fresh secret sealed to every current
@@ -77,20 +76,23 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 	}
 
 	var removedSelf bool
+	var goneAfter []func()
 	for _, r := range cm.Removed {
 		if len(r) != 16 {
 			continue
 		}
 		m := c.roster[MemberID(r)]
-		if m == nil || m.rec.Gone {
+		if m == nil {
 			continue
-		}
-		m.rec.Gone = true
-		if err := c.saveMemberLocked(m.rec); err != nil {
-			return nil, false, err
 		}
 		if m.id == c.selfID {
 			removedSelf = true
+		}
+		if !m.rec.Gone {
+			if err := c.markGoneLocked(m, o.Header.Epoch); err != nil {
+				return nil, false, err
+			}
+			goneAfter = append(goneAfter, c.goneEffects(m))
 		}
 	}
 
@@ -121,34 +123,16 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 			return nil, false, err
 		}
 	}
-	removedPeers := c.peersOfLocked(cm.Removed)
 	return func() {
-		if c.node != nil {
-			if keys != nil {
-				c.joinTopicsLocked()
-			}
-			c.node.Disallow(removedPeers...)
+		if c.node != nil && keys != nil {
+			c.joinTopicsLocked()
+		}
+		for _, f := range goneAfter {
+			f() // announces EventRemoved when this member is the one gone
 		}
 		c.retryHeldLocked()
 		c.h.emit(Event{Kind: EventEpoch, Circle: c.id})
-		if removedSelf {
-			c.h.emit(Event{Kind: EventRemoved, Circle: c.id})
-		}
 	}, true, nil
-}
-
-// peersOfLocked maps member ids to their peer ids.
-func (c *circle) peersOfLocked(ids [][]byte) []peer.ID {
-	var out []peer.ID
-	for _, r := range ids {
-		if len(r) != 16 {
-			continue
-		}
-		if m := c.roster[MemberID(r)]; m != nil {
-			out = append(out, m.peer)
-		}
-	}
-	return out
 }
 
 // joinTopicsLocked subscribes to the current epoch's topic and the one before

@@ -335,9 +335,13 @@ func (l *circleLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit i
 	c := (*circle)(l)
 	c.mu.Lock()
 	id, ok := c.byPeer[to]
-	var joined uint64
-	if m := c.roster[id]; ok && m != nil && !m.rec.Gone {
+	var joined, until uint64 = 0, ^uint64(0)
+	if m := c.roster[id]; ok && m != nil {
 		joined = m.rec.JoinedEpoch
+		if m.rec.Gone {
+			// Up to the epoch it left in, so it hears that it is gone.
+			until = m.rec.GoneEpoch
+		}
 	} else {
 		ok = false
 	}
@@ -346,12 +350,12 @@ func (l *circleLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit i
 		return nil, nil
 	}
 	envs, err := c.store.Envelopes([16]byte(c.id), author, after, limit)
-	if err != nil || joined <= 1 {
+	if err != nil || joined <= 1 && until == ^uint64(0) {
 		return envs, err
 	}
 	out := envs[:0]
 	for _, e := range envs {
-		if h, err := envelope.Parse(e); err == nil && h.Epoch >= joined {
+		if h, err := envelope.Parse(e); err == nil && h.Epoch >= joined && h.Epoch <= until {
 			out = append(out, e)
 		}
 	}

@@ -401,8 +401,8 @@ func (c *circle) pushSync() {
 	node := c.node
 	var peers []peer.ID
 	for p := range c.connected {
-		if id, ok := c.byPeer[p]; ok && !c.roster[id].rec.Gone {
-			peers = append(peers, p)
+		if _, ok := c.byPeer[p]; ok {
+			peers = append(peers, p) // members just gone too: they hear it
 		}
 	}
 	c.mu.Unlock()

@@ -262,7 +262,10 @@ type Member struct {
 	// served to it.
 	JoinedEpoch uint64 `protobuf:"varint,7,opt,name=joined_epoch,json=joinedEpoch,proto3" json:"joined_epoch,omitempty"`
 	// The member has left or been removed.
-	Gone          bool `protobuf:"varint,8,opt,name=gone,proto3" json:"gone,omitempty"`
+	Gone bool `protobuf:"varint,8,opt,name=gone,proto3" json:"gone,omitempty"`
+	// The epoch in which the member left or was removed: its records of that
+	// epoch or later are refused.
+	GoneEpoch     uint64 `protobuf:"varint,9,opt,name=gone_epoch,json=goneEpoch,proto3" json:"gone_epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -351,6 +354,13 @@ func (x *Member) GetGone() bool {
 		return x.Gone
 	}
 	return false
+}
+
+func (x *Member) GetGoneEpoch() uint64 {
+	if x != nil {
+		return x.GoneEpoch
+	}
+	return 0
 }
 
 type InviteIssued struct {
@@ -1409,7 +1419,7 @@ const file_record_proto_rawDesc = "" +
 	"\bReaction\x12-\n" +
 	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x12\x1a\n" +
 	"\breaction\x18\x02 \x01(\tR\breaction\x12\x1c\n" +
-	"\twithdrawn\x18\x03 \x01(\bR\twithdrawn\"\xe4\x01\n" +
+	"\twithdrawn\x18\x03 \x01(\bR\twithdrawn\"\x83\x02\n" +
 	"\x06Member\x12\x19\n" +
 	"\bsign_key\x18\x01 \x01(\fR\asignKey\x12\x19\n" +
 	"\bseal_key\x18\x02 \x01(\fR\asealKey\x12\x17\n" +
@@ -1418,7 +1428,9 @@ const file_record_proto_rawDesc = "" +
 	"\x04role\x18\x05 \x01(\x0e2\x16.hearth.record.v1.RoleR\x04role\x12\x14\n" +
 	"\x05addrs\x18\x06 \x03(\fR\x05addrs\x12!\n" +
 	"\fjoined_epoch\x18\a \x01(\x04R\vjoinedEpoch\x12\x12\n" +
-	"\x04gone\x18\b \x01(\bR\x04gone\"\x91\x01\n" +
+	"\x04gone\x18\b \x01(\bR\x04gone\x12\x1d\n" +
+	"\n" +
+	"gone_epoch\x18\t \x01(\x04R\tgoneEpoch\"\x91\x01\n" +
 	"\fInviteIssued\x12\x1b\n" +
 	"\tinvite_id\x18\x01 \x01(\fR\binviteId\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\fR\x06peerId\x12\x1d\n" +
