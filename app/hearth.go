@@ -462,6 +462,7 @@ func (c *circle) redial(ctx context.Context) {
 
 func (c *circle) goOffline() error {
 	c.mu.Lock()
+	c.flushPendingLocked()
 	node := c.node
 	c.node = nil
 	clear(c.connected)

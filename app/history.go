@@ -138,6 +138,9 @@ func (h *Hearth) History(id CircleID, before string, limit int) ([]Message, erro
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
+	c.flushPendingLocked() // what was announced is also in the history
+	c.mu.Unlock()
 	if limit <= 0 {
 		limit = 50
 	}

@@ -436,6 +436,7 @@ func (c *circle) welcomeLocked(newcomer identity.Public) (*record.JoinResponse, 
 	for _, m := range c.rosterLocked() {
 		resp.Roster = append(resp.Roster, m.rec)
 	}
+	c.flushPendingLocked() // the floor must count what was received
 	marks, err := c.store.HighWater(c.id)
 	if err != nil {
 		return nil, err
@@ -450,6 +451,7 @@ func (c *circle) welcomeLocked(newcomer identity.Public) (*record.JoinResponse, 
 // welcomePackLocked collects the consented records (scope future or
 // resource), newest first up to the bounds, with their signatures.
 func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
+	c.flushPendingLocked()
 	var items []*record.WelcomeItem
 	size := 0
 	var cur *storage.Cursor
