@@ -215,7 +215,7 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 		Mine:    s.Author == c.selfID,
 	}
 	if a := c.roster[s.Author]; a != nil {
-		m.AuthorNick = a.rec.Nick
+		m.AuthorNick = cleanName(a.rec.Nick)
 	}
 	switch rec.Kind {
 	case envelope.Kind_KIND_POST:
@@ -223,7 +223,7 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 		if proto.Unmarshal(rec.Body, &p) != nil {
 			return Message{}
 		}
-		m.Kind, m.Text, m.ContentWarning = "post", p.Text, p.ContentWarning
+		m.Kind, m.Text, m.ContentWarning = "post", cleanText(p.Text), cleanName(p.ContentWarning)
 		if p.ReplyTo != nil && len(p.ReplyTo.Author) == 16 {
 			m.ReplyTo = messageID(MemberID(p.ReplyTo.Author), p.ReplyTo.Seq)
 		}
@@ -232,13 +232,13 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 		if proto.Unmarshal(rec.Body, &mj) != nil || mj.Member == nil {
 			return Message{}
 		}
-		m.Kind, m.Text = "joined", mj.Member.Nick
+		m.Kind, m.Text = "joined", cleanName(mj.Member.Nick)
 	case envelope.Kind_KIND_GUIDELINES:
 		var g record.Guidelines
 		if proto.Unmarshal(rec.Body, &g) != nil {
 			return Message{}
 		}
-		m.Kind, m.Text = "guidelines", g.Text
+		m.Kind, m.Text = "guidelines", cleanText(g.Text)
 	default:
 		return Message{}
 	}
@@ -265,7 +265,7 @@ func (h *Hearth) Members(id CircleID) ([]Member, error) {
 	var out []Member
 	for _, m := range c.rosterLocked() {
 		out = append(out, Member{
-			ID: m.id, Nick: m.rec.Nick, Role: Role(m.rec.Role), Self: m.id == c.selfID,
+			ID: m.id, Nick: cleanName(m.rec.Nick), Role: Role(m.rec.Role), Self: m.id == c.selfID,
 			Online: m.id == c.selfID && c.node != nil || c.connected[m.peer],
 		})
 	}
@@ -295,9 +295,9 @@ func (h *Hearth) Circles() []CircleInfo {
 	var out []CircleInfo
 	for _, c := range cs {
 		c.mu.Lock()
-		info := CircleInfo{ID: c.id, Name: c.state.Name, Epoch: c.state.Epoch}
+		info := CircleInfo{ID: c.id, Name: cleanName(c.state.Name), Epoch: c.state.Epoch}
 		if me := c.selfMemberLocked(); me != nil {
-			info.Nick, info.Role = me.rec.Nick, Role(me.rec.Role)
+			info.Nick, info.Role = cleanName(me.rec.Nick), Role(me.rec.Role)
 		}
 		for _, m := range c.rosterLocked() {
 			info.Members++
