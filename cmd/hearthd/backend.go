@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,6 +29,8 @@ type backend interface {
 	post(ctx context.Context, circle string, p postParams) (messageView, error)
 	read(ctx context.Context, circle string, limit int) ([]messageView, error)
 	members(ctx context.Context, circle string) ([]memberView, error)
+	remove(ctx context.Context, circle, member, reason string) error
+	leave(ctx context.Context, circle string) error
 }
 
 // postParams is what a post carries besides its circle.
@@ -84,6 +87,13 @@ const (
 	historyPage = 500
 	// joinTimeout bounds a join: it returns once admitted or fails by then.
 	joinTimeout = 60 * time.Second
+	// reachTimeout bounds how long remove or leave, having brought the
+	// home online themselves, wait for the other members to connect.
+	reachTimeout = 10 * time.Second
+	// removeLinger is how long remove, having brought the home online
+	// itself, stays online after the removal so that it reaches the others
+	// (and the removed member, admitted that long, hears of it).
+	removeLinger = 3 * time.Second
 )
 
 // local is the backend over an *app.Hearth in this process.
@@ -99,6 +109,28 @@ func parseCircle(s string) (app.CircleID, error) {
 	id, err := app.ParseCircleID(s)
 	if err != nil {
 		return id, usageErrorf("%q is not a circle id", s)
+	}
+	return id, nil
+}
+
+// memberIDLen is the length of a member id as the command line shows it.
+const memberIDLen = 2 * len(app.MemberID{})
+
+// parseMember parses a member id strictly: exactly 32 lowercase hex
+// characters, as members --json prints it.
+func parseMember(s string) (app.MemberID, error) {
+	var id app.MemberID
+	bad := usageErrorf("%q is not a member id (%d lowercase hex characters, as members --json shows it)", s, memberIDLen)
+	if len(s) != memberIDLen {
+		return id, bad
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return id, bad
+		}
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return id, bad
 	}
 	return id, nil
 }
@@ -248,6 +280,134 @@ func (l *local) members(ctx context.Context, circle string) ([]memberView, error
 		})
 	}
 	return out, nil
+}
+
+// remove takes a member out of a circle. Under serve the node is online
+// already. Otherwise the request is first checked offline, so a command
+// that cannot succeed fails before any network traffic; then remove brings
+// the home online, waits a little for the others to connect, removes, and
+// stays online briefly so that the removal reaches them. Members it did not
+// reach have it from this home's log when it is next online.
+func (l *local) remove(ctx context.Context, circle, member, reason string) error {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return err
+	}
+	target, err := parseMember(member)
+	if err != nil {
+		return err
+	}
+	if l.needsOnline() {
+		if err := l.precheckRemove(id, target); err != nil {
+			return fmt.Errorf("remove: %w", err)
+		}
+	}
+	brought, err := l.reach(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := l.h.Remove(ctx, id, target, reason); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	if brought {
+		t := time.NewTimer(removeLinger)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done(): // removed all the same; the rest goes out later
+		}
+	}
+	return nil
+}
+
+// precheckRemove refuses, without the network, a removal that app.Remove
+// would refuse: the circle, this member's role and the target as they are
+// known here. app.Remove checks again once online.
+func (l *local) precheckRemove(id app.CircleID, target app.MemberID) error {
+	ms, err := l.h.Members(id)
+	if err != nil {
+		return err
+	}
+	var self *app.Member
+	found := false
+	for i, m := range ms {
+		if m.Self {
+			self = &ms[i]
+		}
+		if m.ID == target {
+			found = true
+		}
+	}
+	switch {
+	case self == nil:
+		return app.ErrNotMember
+	case self.Role != app.RoleFacilitator:
+		return app.ErrNotFacilitator
+	case !found:
+		return app.ErrNoMember
+	}
+	return nil
+}
+
+// leave says goodbye to a circle and forgets it here. Without serve, leave
+// brings the home online briefly so that the others hear the goodbye; should
+// none of them be reachable, the circle is forgotten all the same.
+func (l *local) leave(ctx context.Context, circle string) error {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return err
+	}
+	if l.needsOnline() {
+		if _, err := l.h.Members(id); err != nil {
+			return fmt.Errorf("leave: %w", err)
+		}
+	}
+	if _, err := l.reach(ctx, id); err != nil {
+		return err
+	}
+	if err := l.h.Leave(ctx, id); err != nil {
+		return fmt.Errorf("leave: %w", err)
+	}
+	return nil
+}
+
+// needsOnline reports whether a command that must reach the others has to
+// bring this home online itself.
+func (l *local) needsOnline() bool { return l.goOnline != nil && !l.online }
+
+// reach brings the home online when nothing else has, then waits, up to
+// reachTimeout, until every other current member of circle id is
+// connected. It reports whether it brought the home online. A circle that
+// does not come online (this member is gone from it) is not waited for.
+func (l *local) reach(ctx context.Context, id app.CircleID) (bool, error) {
+	if !l.needsOnline() {
+		return false, nil
+	}
+	if err := l.goOnline(ctx); err != nil {
+		return false, fmt.Errorf("go online: %w", err)
+	}
+	l.online = true
+	deadline := time.NewTimer(reachTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		cs := l.h.Circles()
+		i := slices.IndexFunc(cs, func(c app.CircleInfo) bool { return c.ID == id })
+		if i < 0 {
+			return true, nil
+		}
+		if c := cs[i]; c.Online == 0 || c.Online >= c.Members {
+			return true, nil
+		}
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-deadline.C:
+			return true, nil // those not reached hear of it later
+		case <-tick.C:
+		}
+	}
 }
 
 func viewMessage(m app.Message) messageView {

@@ -36,6 +36,8 @@ type cli struct {
 	Post    postCmd    `cmd:"" help:"Post to a circle."`
 	Read    readCmd    `cmd:"" help:"Show a circle's latest messages, oldest first."`
 	Members membersCmd `cmd:"" help:"List a circle's members."`
+	Remove  removeCmd  `cmd:"" help:"Remove a member from a circle (facilitators only); prints nothing on success."`
+	Leave   leaveCmd   `cmd:"" help:"Leave a circle and forget it in this vault; prints nothing on success."`
 }
 
 type initCmd struct{}
@@ -222,6 +224,57 @@ func (c *membersCmd) Run(ctx context.Context, e *env) error {
 			return writeJSONLines(e.stdout, ms)
 		}
 		return writeMembers(e.stdout, ms)
+	})
+}
+
+type removeCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Member string `required:"" help:"Id of the member to remove, as members --json shows it (32 hex characters)." placeholder:"MEMBER_ID"`
+	Reason string `help:"Why, for the circle's record (at most 500 bytes)." placeholder:"TEXT"`
+}
+
+func (c *removeCmd) Help() string {
+	return "The removed member reads nothing posted afterwards. If serve is not " +
+		"running in this home, remove brings it online for a few seconds so that " +
+		"the others hear of the removal; those it does not reach hear of it when " +
+		"this home is next online."
+}
+
+func (c *removeCmd) Validate() error {
+	if err := checkCircleFlag(c.Circle); err != nil {
+		return err
+	}
+	if c.Member == "" {
+		return nil // kong reports the missing flag
+	}
+	if _, err := parseMember(c.Member); err != nil {
+		return fmt.Errorf("--member: %v", err)
+	}
+	return nil
+}
+
+func (c *removeCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		return b.remove(ctx, c.Circle, c.Member, c.Reason)
+	})
+}
+
+type leaveCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+}
+
+func (c *leaveCmd) Help() string {
+	return "The circle's keys and history are deleted from this vault. If serve is " +
+		"not running in this home, leave brings it online for a few seconds so that " +
+		"the others hear the goodbye; if none of them is reachable, the circle is " +
+		"forgotten all the same."
+}
+
+func (c *leaveCmd) Validate() error { return checkCircleFlag(c.Circle) }
+
+func (c *leaveCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		return b.leave(ctx, c.Circle)
 	})
 }
 

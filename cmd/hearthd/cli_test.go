@@ -55,6 +55,14 @@ func TestUsageErrors(t *testing.T) {
 		{"zero uses", withPass, []string{"--home", home, "invite", "--circle", id, "--uses", "0"}, "--uses", exitUsage},
 		{"negative expiry", withPass, []string{"--home", home, "invite", "--circle", id, "--expires", "-1h"}, "--expires", exitUsage},
 		{"bad expiry", withPass, []string{"--home", home, "invite", "--circle", id, "--expires", "soon"}, "expires", exitUsage},
+		{"remove without member", withPass, []string{"--home", home, "remove", "--circle", id}, "--member", exitUsage},
+		{"short member id", withPass, []string{"--home", home, "remove", "--circle", id, "--member", "0011"}, "not a member id", exitUsage},
+		{"upper-case member id", withPass, []string{"--home", home, "remove", "--circle", id, "--member", "00112233445566778899AABBCCDDEEFF"}, "not a member id", exitUsage},
+		{"non-hex member id", withPass, []string{"--home", home, "remove", "--circle", id, "--member", "00112233445566778899aabbccddeefg"}, "not a member id", exitUsage},
+		{"long member id", withPass, []string{"--home", home, "remove", "--circle", id, "--member", "00112233445566778899aabbccddeeff00"}, "not a member id", exitUsage},
+		{"remove bad circle", withPass, []string{"--home", home, "remove", "--circle", "nope", "--member", "00112233445566778899aabbccddeeff"}, `"nope" is not a circle id`, exitUsage},
+		{"leave without circle", withPass, []string{"--home", home, "leave"}, "--circle", exitUsage},
+		{"leave bad circle", withPass, []string{"--home", home, "leave", "--circle", "nope"}, `"nope" is not a circle id`, exitUsage},
 		{"join without nick", withPass, []string{"--home", home, "join", "code"}, "--nick", exitUsage},
 		{"bad listen", withPass, []string{"--home", home, "serve", "--listen", "127.0.0.1:4001"}, "--listen", exitUsage},
 		{"no passphrase", nil, []string{"--home", home, "init"}, "no passphrase: set HEARTH_PASSPHRASE", exitUsage},
@@ -93,6 +101,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"serve", "--help"}, []string{"--listen /ip4/0.0.0.0/tcp/4001", "/ip4/127.0.0.1/tcp/0", "--mdns"}},
 		{[]string{"post", "--help"}, []string{"--repeat", "--cw", "--scope"}},
 		{[]string{"join", "--help"}, []string{"60 s", "--nick"}},
+		{[]string{"--help"}, []string{"remove", "leave"}},
+		{[]string{"remove", "--help"}, []string{"--member", "--reason", "facilitator"}},
+		{[]string{"leave", "--help"}, []string{"--circle", "forgotten"}},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runInProcess(t, nil, tt.args...)

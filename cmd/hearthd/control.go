@@ -48,6 +48,8 @@ const (
 	cmdPost         = "post"
 	cmdRead         = "read"
 	cmdMembers      = "members"
+	cmdRemove       = "remove"
+	cmdLeave        = "leave"
 )
 
 // request is one control request. Which fields matter depends on Cmd.
@@ -65,6 +67,9 @@ type request struct {
 	Expires string `json:"expires,omitempty"`
 	Uses    int    `json:"uses,omitempty"`
 	Limit   int    `json:"limit,omitempty"`
+	// Member is a member id, 32 lowercase hex characters.
+	Member string `json:"member,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // response is one control response.
@@ -174,6 +179,10 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 		return b.read(ctx, req.Circle, req.Limit)
 	case cmdMembers:
 		return b.members(ctx, req.Circle)
+	case cmdRemove:
+		return nil, b.remove(ctx, req.Circle, req.Member, req.Reason)
+	case cmdLeave:
+		return nil, b.leave(ctx, req.Circle)
 	}
 	return nil, usageErrorf("unknown control command %q", req.Cmd)
 }
@@ -418,4 +427,12 @@ func (r *remote) members(ctx context.Context, circle string) ([]memberView, erro
 	var ms []memberView
 	err := r.call(ctx, request{Cmd: cmdMembers, Circle: circle}, &ms)
 	return ms, err
+}
+
+func (r *remote) remove(ctx context.Context, circle, member, reason string) error {
+	return r.call(ctx, request{Cmd: cmdRemove, Circle: circle, Member: member, Reason: reason}, nil)
+}
+
+func (r *remote) leave(ctx context.Context, circle string) error {
+	return r.call(ctx, request{Cmd: cmdLeave, Circle: circle}, nil)
 }

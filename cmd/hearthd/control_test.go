@@ -74,6 +74,14 @@ func (f *fakeBackend) members(ctx context.Context, circle string) ([]memberView,
 	return []memberView{{Nick: "a", ID: "x", Role: "facilitator", Online: true, Self: true}}, f.record("members %s", circle)
 }
 
+func (f *fakeBackend) remove(ctx context.Context, circle, member, reason string) error {
+	return f.record("remove %s %s %q", circle, member, reason)
+}
+
+func (f *fakeBackend) leave(ctx context.Context, circle string) error {
+	return f.record("leave %s", circle)
+}
+
 // noLeaks checks, after the test and its cleanups, that it left no
 // goroutine running.
 func noLeaks(t *testing.T) {
@@ -144,6 +152,10 @@ func TestControlRoundTrip(t *testing.T) {
 		}},
 		{"read", func(b backend) (any, error) { return b.read(ctx, "c1", 7) }},
 		{"members", func(b backend) (any, error) { return b.members(ctx, "c1") }},
+		{"remove", func(b backend) (any, error) {
+			return nil, b.remove(ctx, "c1", "00112233445566778899aabbccddeeff", "said \"why\"\n")
+		}},
+		{"leave", func(b backend) (any, error) { return nil, b.leave(ctx, "c1") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +191,10 @@ func TestControlErrors(t *testing.T) {
 		{fmt.Errorf("join: %w", app.ErrUnreachable), "unreachable", exitFailure},
 		{fmt.Errorf("post: %w", app.ErrNoCircle), "no_circle", exitFailure},
 		{fmt.Errorf("post: %w", app.ErrEmpty), "empty", exitUsage},
+		{fmt.Errorf("post: %w", app.ErrNotMember), "not_member", exitFailure},
+		{fmt.Errorf("remove: %w", app.ErrNotFacilitator), "not_facilitator", exitFailure},
+		{fmt.Errorf("remove: %w", app.ErrNoMember), "no_member", exitFailure},
+		{fmt.Errorf("remove: %w", app.ErrTooLong), "too_long", exitUsage},
 		{usageErrorf("bad scope"), "usage", exitUsage},
 		{errors.New("disk full"), kindFailure, exitFailure},
 	}
@@ -412,6 +428,7 @@ func TestDecodeRequest(t *testing.T) {
 		{in: `{"cmd":"post","circle":"c","text":"t","scope":"future"}`, want: request{Cmd: "post", Circle: "c", Text: "t", Scope: "future"}},
 		{in: " {\"cmd\":\"circle_list\"}\n", want: request{Cmd: "circle_list"}},
 		{in: `{"cmd":"read","limit":5}`, want: request{Cmd: "read", Limit: 5}},
+		{in: `{"cmd":"remove","circle":"c","member":"m","reason":"r"}`, want: request{Cmd: "remove", Circle: "c", Member: "m", Reason: "r"}},
 		{in: ``, wantErr: true},
 		{in: `[]`, wantErr: true},
 		{in: `null`, wantErr: true},

@@ -3,12 +3,13 @@
 //
 // "hearthd serve" unlocks the vault in a home directory, brings every circle
 // online and stays up until SIGINT or SIGTERM. While it runs, the other
-// commands (circle, invite, join, post, read, members) reach it through a
-// unix socket in the home directory, mode 0600, speaking newline-delimited
-// JSON, one request per connection; when no serve answers they unlock the
-// vault themselves, work offline and close it again. Both paths go through
-// one backend interface: a local implementation calls the core directly,
-// a remote one sends the request over the socket, and serve answers each
+// commands (circle, invite, join, post, read, members, remove, leave) reach
+// it through a unix socket in the home directory, mode 0600, speaking
+// newline-delimited JSON, one request per connection; when no serve answers
+// they unlock the vault themselves, work offline and close it again (join,
+// remove and leave go online for their duration). Both paths go through one
+// backend interface: a local implementation calls the core directly, a
+// remote one sends the request over the socket, and serve answers each
 // request by calling its local implementation, so a command behaves the
 // same either way. The command line is a contract for scripts: a command
 // prints its result on stdout (ids, codes, or one JSON object a line with

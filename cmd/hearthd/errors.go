@@ -71,6 +71,8 @@ var errorKinds = []errorKind{
 		phrase: "could not reach the circle: the inviting member may be offline, or the code was not issued by the circle"},
 	{kind: "no_circle", err: app.ErrNoCircle},
 	{kind: "not_member", err: app.ErrNotMember},
+	{kind: "not_facilitator", err: app.ErrNotFacilitator, phrase: "only a facilitator can do this"},
+	{kind: "no_member", err: app.ErrNoMember, phrase: "no such member in this circle"},
 	{kind: "offline", err: app.ErrOffline},
 	{kind: "empty", err: app.ErrEmpty},
 	{kind: "too_long", err: app.ErrTooLong},

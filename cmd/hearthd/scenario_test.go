@@ -717,3 +717,135 @@ func fabricateCode(t *testing.T, code string) string {
 	}
 	return forged
 }
+
+// selfID is h's own member id in circle, as members --json shows it.
+func (h *testHome) selfID(circle string) string {
+	h.t.Helper()
+	for _, m := range h.members(circle) {
+		if m.Self {
+			if len(m.ID) != memberIDLen {
+				h.t.Fatalf("%s: own member id %q is not %d characters", h.name, m.ID, memberIDLen)
+			}
+			return m.ID
+		}
+	}
+	h.t.Fatalf("%s: no member marked self in %s", h.name, circle)
+	return ""
+}
+
+// nicksOf returns the sorted nicks of members.
+func nicksOf(ms []memberView) string {
+	var nicks []string
+	for _, m := range ms {
+		nicks = append(nicks, m.Nick)
+	}
+	slices.Sort(nicks)
+	return strings.Join(nicks, ",")
+}
+
+// eventuallyMembers waits until h's members of circle are exactly nicks
+// (sorted, comma-separated).
+func eventuallyMembers(t *testing.T, h *testHome, circle, nicks string) {
+	t.Helper()
+	eventually(t, h.name+" sees members "+nicks, func() (bool, string) {
+		got := nicksOf(h.members(circle))
+		return got == nicks, got
+	})
+}
+
+// wantFailure checks that r failed with status code and one line on
+// stderr containing want.
+func wantFailure(t *testing.T, what string, r result, code int, want string) {
+	t.Helper()
+	if r.code != code || !strings.Contains(r.stderr, want) ||
+		!strings.HasPrefix(r.stderr, "hearthd: ") || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
+		t.Errorf("%s: got %v, want exit %d and one line on stderr saying %q", what, r, code, want)
+	}
+}
+
+// Scenario 7: a facilitator removes a member, who reads nothing posted
+// afterwards and can post no more; a member who is not a facilitator
+// cannot remove anyone.
+func TestRemoveMember(t *testing.T) {
+	a, b, c, circle := circleOfThree(t)
+	aID, bID, cID := a.selfID(circle), b.selfID(circle), c.selfID(circle)
+
+	// Refused before anything happens.
+	wantFailure(t, "remove with a malformed member id", a.run("remove", "--circle", circle, "--member", "not-a-member"),
+		exitUsage, "not a member id")
+	wantFailure(t, "remove of an unknown member", a.run("remove", "--circle", circle, "--member", strings.Repeat("0", memberIDLen)),
+		exitFailure, "no such member in this circle")
+	wantFailure(t, "remove of oneself", a.run("remove", "--circle", circle, "--member", aID),
+		exitUsage, "leave")
+	wantFailure(t, "b, not a facilitator, removes a", b.run("remove", "--circle", circle, "--member", aID),
+		exitFailure, "only a facilitator can do this")
+	if r := b.run("remove", "--circle", circle, "--member", aID); r.stderr != "hearthd: only a facilitator can do this\n" {
+		t.Errorf("b removes a: got stderr %q, want exactly the facilitator line", r.stderr)
+	}
+
+	if out := a.must("remove", "--circle", circle, "--member", cID, "--reason", "asked to leave"); out != "" {
+		t.Errorf("remove printed %q, want nothing", out)
+	}
+	for _, h := range []*testHome{a, b} {
+		eventuallyMembers(t, h, circle, "ann,bea")
+	}
+
+	a.mustLine("post", "--circle", circle, "after removal")
+	eventually(t, "b reads the post made after the removal", func() (bool, string) {
+		return hasAll(posts(b.readMessages(circle, 50)), []string{"after removal"})
+	})
+	// c had every chance to receive it too: it must not be able to read it.
+	settle := time.Now().Add(5 * time.Second)
+	for {
+		if texts := posts(c.readMessages(circle, 50)); slices.Contains(texts, "after removal") {
+			t.Fatalf("c, removed, reads the post made after its removal: %q", texts)
+		}
+		if time.Now().After(settle) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	wantFailure(t, "c, removed, posts", c.run("post", "--circle", circle, "still here?"),
+		exitFailure, "you are no longer a member of this circle")
+	wantFailure(t, "b, not a facilitator, removes a after c's removal", b.run("remove", "--circle", circle, "--member", aID),
+		exitFailure, "only a facilitator can do this")
+
+	// Without serve, remove brings the home online for the removal.
+	a.stopServe()
+	if out := a.must("remove", "--circle", circle, "--member", bID); out != "" {
+		t.Errorf("offline remove printed %q, want nothing", out)
+	}
+	eventuallyMembers(t, a, circle, "ann")
+	eventually(t, "b learns it was removed", func() (bool, string) {
+		r := b.run("post", "--circle", circle, "am I still here?")
+		return r.code == exitFailure && strings.Contains(r.stderr, "you are no longer a member of this circle"), r.String()
+	})
+}
+
+// Scenario 8: members leave, through serve and without it; the circle is
+// forgotten in their vaults and the others see them gone.
+func TestLeaveCircle(t *testing.T) {
+	a, b, c, circle := circleOfThree(t)
+	if out := b.must("leave", "--circle", circle); out != "" {
+		t.Errorf("leave printed %q, want nothing", out)
+	}
+	if cs := b.circles(); len(cs) != 0 {
+		t.Errorf("b's circles after leaving: got %+v, want none", cs)
+	}
+	wantFailure(t, "b reads the circle it left", b.run("read", "--circle", circle), exitFailure, "no such circle")
+	for _, h := range []*testHome{a, c} {
+		eventuallyMembers(t, h, circle, "ann,cal")
+	}
+	converge(t, circle, a, c)
+
+	// Without serve, leave goes online briefly so that the others hear it.
+	c.stopServe()
+	if out := c.must("leave", "--circle", circle); out != "" {
+		t.Errorf("offline leave printed %q, want nothing", out)
+	}
+	if cs := c.circles(); len(cs) != 0 {
+		t.Errorf("c's circles after leaving offline: got %+v, want none", cs)
+	}
+	eventuallyMembers(t, a, circle, "ann")
+	wantFailure(t, "leave of a circle already left", c.run("leave", "--circle", circle), exitFailure, "no such circle")
+}
