@@ -681,12 +681,7 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 		if err := proto.Unmarshal(body, &p); err != nil || len(p.Addrs) > 16 {
 			return nil, false, errRefused
 		}
-		var addrs []multiaddr.Multiaddr
-		for _, a := range p.Addrs {
-			if ma, err := multiaddr.NewMultiaddrBytes(a); err == nil {
-				addrs = append(addrs, ma)
-			}
-		}
+		addrs := parseAddrs(p.Addrs)
 		author.rec.Addrs = p.Addrs
 		if err := c.saveMemberLocked(author.rec); err != nil {
 			return nil, false, err

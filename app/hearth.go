@@ -217,12 +217,7 @@ func (h *Hearth) loopbackListen() []multiaddr.Multiaddr {
 
 // listenFor fills the port-0 templates with the ports the circle used last.
 func listenFor(templates []multiaddr.Multiaddr, last [][]byte) []multiaddr.Multiaddr {
-	var prev []multiaddr.Multiaddr
-	for _, b := range last {
-		if a, err := multiaddr.NewMultiaddrBytes(b); err == nil {
-			prev = append(prev, a)
-		}
-	}
+	prev := parseAddrs(last)
 	out := make([]multiaddr.Multiaddr, 0, len(templates))
 	for _, t := range templates {
 		out = append(out, withPort(t, prev))
@@ -374,23 +369,7 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 	if !c.goneLocked() {
 		presence, _, perr = c.publishLocked(envelope.Kind_KIND_PRESENCE, &record.Presence{Addrs: c.state.Addrs}, envelope.Scope_SCOPE_CIRCLE)
 	}
-	type target struct {
-		id    peer.ID
-		addrs []multiaddr.Multiaddr
-	}
-	var targets []target
-	for _, m := range c.roster {
-		if m.rec.Gone || m.id == c.selfID {
-			continue
-		}
-		var addrs []multiaddr.Multiaddr
-		for _, b := range m.rec.Addrs {
-			if a, err := multiaddr.NewMultiaddrBytes(b); err == nil {
-				addrs = append(addrs, a)
-			}
-		}
-		targets = append(targets, target{m.peer, addrs})
-	}
+	targets := c.dialTargetsLocked()
 	c.mu.Unlock()
 
 	h.background(func() { c.watchPeers(online, node) })
@@ -402,6 +381,36 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 		go c.dial(t.id, t.addrs)
 	}
 	return nil
+}
+
+// dialTarget is a member to connect to at its last known addresses.
+type dialTarget struct {
+	id    peer.ID
+	addrs []multiaddr.Multiaddr
+}
+
+// dialTargetsLocked lists the current members this node is not connected
+// to, with their last known addresses.
+func (c *circle) dialTargetsLocked() []dialTarget {
+	var targets []dialTarget
+	for _, m := range c.roster {
+		if m.rec.Gone || m.id == c.selfID || c.connected[m.peer] {
+			continue
+		}
+		targets = append(targets, dialTarget{m.peer, parseAddrs(m.rec.Addrs)})
+	}
+	return targets
+}
+
+// parseAddrs reads binary multiaddrs, skipping any that do not parse.
+func parseAddrs(bs [][]byte) []multiaddr.Multiaddr {
+	var out []multiaddr.Multiaddr
+	for _, b := range bs {
+		if a, err := multiaddr.NewMultiaddrBytes(b); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // watchPeers follows the node's connection events.
@@ -436,23 +445,7 @@ func (c *circle) redial(ctx context.Context) {
 		case <-time.After(10*time.Second + time.Duration(n.Int64())*time.Millisecond):
 		}
 		c.mu.Lock()
-		type target struct {
-			id    peer.ID
-			addrs []multiaddr.Multiaddr
-		}
-		var targets []target
-		for _, m := range c.roster {
-			if m.rec.Gone || m.id == c.selfID || c.connected[m.peer] {
-				continue
-			}
-			var addrs []multiaddr.Multiaddr
-			for _, b := range m.rec.Addrs {
-				if a, err := multiaddr.NewMultiaddrBytes(b); err == nil {
-					addrs = append(addrs, a)
-				}
-			}
-			targets = append(targets, target{m.peer, addrs})
-		}
+		targets := c.dialTargetsLocked()
 		c.mu.Unlock()
 		for _, t := range targets {
 			c.dial(t.id, t.addrs)

@@ -490,11 +490,5 @@ func (c *circle) addrsLocked() []multiaddr.Multiaddr {
 	if c.node != nil {
 		return c.node.Addrs()
 	}
-	var out []multiaddr.Multiaddr
-	for _, b := range c.state.Addrs {
-		if a, err := multiaddr.NewMultiaddrBytes(b); err == nil {
-			out = append(out, a)
-		}
-	}
-	return out
+	return parseAddrs(c.state.Addrs)
 }
