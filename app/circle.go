@@ -85,14 +85,13 @@ type circle struct {
 	maxSeen    map[MemberID]uint64
 	held       []heldEnvelope
 	heldBytes  int
-	batch      *batch // non-nil while a batch of envelopes is received
-	pending    *batch // received by gossip, announced, not yet written
+	after      afterPost // reactions, retractions, hidden posts
+	batch      *batch    // non-nil while a batch of envelopes is received
+	pending    *batch    // received by gossip, announced, not yet written
 	flushTimer *time.Timer
 	node       *p2p.Node
 	connected  map[peer.ID]bool
 }
-
-func (c *circle) keyOfEpoch(n uint64) *epochKeys { return c.epochs[n] }
 
 func newEpochKeys(circle CircleID, n uint64, s epoch.Secret) *epochKeys {
 	return &epochKeys{number: n, secret: s, content: s.ContentKey(circle), topic: s.Topic(circle)}
@@ -160,6 +159,9 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 	}
 	if c.epochs[c.state.Epoch] == nil {
 		return nil, fmt.Errorf("circle %s: key of the current epoch missing: %w", id, storage.ErrNoEpoch)
+	}
+	if err := c.loadAfterPost(); err != nil {
+		return nil, fmt.Errorf("read reactions: %w", err)
 	}
 	marks, err := h.store.HighWater(id)
 	if err != nil {
@@ -570,10 +572,9 @@ func (c *circle) flushBatchLocked() {
 // so kept decoded in the store).
 func displayed(k envelope.Kind) bool {
 	switch k {
-	case envelope.Kind_KIND_POST, envelope.Kind_KIND_REACTION, envelope.Kind_KIND_RETRACT,
-		envelope.Kind_KIND_MEMBER_JOINED, envelope.Kind_KIND_MEMBER_LEFT, envelope.Kind_KIND_MEMBER_REMOVED,
-		envelope.Kind_KIND_ROLE_CHANGE, envelope.Kind_KIND_GUIDELINES, envelope.Kind_KIND_EVENT,
-		envelope.Kind_KIND_RSVP, envelope.Kind_KIND_MODERATION_HIDE, envelope.Kind_KIND_RESOURCE:
+	case envelope.Kind_KIND_POST, envelope.Kind_KIND_MEMBER_JOINED, envelope.Kind_KIND_MEMBER_LEFT,
+		envelope.Kind_KIND_MEMBER_REMOVED, envelope.Kind_KIND_ROLE_CHANGE, envelope.Kind_KIND_GUIDELINES,
+		envelope.Kind_KIND_EVENT, envelope.Kind_KIND_RESOURCE:
 		return true
 	}
 	return false
@@ -692,6 +693,15 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 				go c.dial(pid, addrs)
 			}
 		}, false, nil
+
+	case envelope.Kind_KIND_REACTION:
+		return c.applyReactionLocked(o)
+
+	case envelope.Kind_KIND_RETRACT:
+		return c.applyRetractLocked(o)
+
+	case envelope.Kind_KIND_MODERATION_HIDE:
+		return c.applyHideLocked(o, author)
 
 	case envelope.Kind_KIND_GUIDELINES:
 		var g record.Guidelines

@@ -21,6 +21,9 @@ const (
 	// EventEquivocation: a member signed two different records for the same
 	// position; facilitators are shown the evidence.
 	EventEquivocation
+	// EventUpdated: a post got a reaction, was withdrawn or hidden
+	// (Event.Message.ID names it); read it again.
+	EventUpdated
 )
 
 // Event is a change in one of the vault's circles.

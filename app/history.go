@@ -44,6 +44,13 @@ type Message struct {
 	SentAt         time.Time // the author's clock: advisory
 	Lamport        uint64
 	Mine           bool
+	// Reactions counts the reactions to a post; MyReaction is this
+	// member's own, if any.
+	Reactions  map[string]int
+	MyReaction string
+	// HiddenReason is set (with Kind "hidden" and no text) for a post a
+	// facilitator hid.
+	HiddenReason string
 }
 
 // messageID names a record by author and sequence number.
@@ -226,6 +233,9 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 		m.Kind, m.Text, m.ContentWarning = "post", cleanText(p.Text), cleanName(p.ContentWarning)
 		if p.ReplyTo != nil && len(p.ReplyTo.Author) == 16 {
 			m.ReplyTo = messageID(MemberID(p.ReplyTo.Author), p.ReplyTo.Seq)
+		}
+		if !c.decorateLocked(&m, entryKey{s.Author, s.Seq}) {
+			return Message{}
 		}
 	case envelope.Kind_KIND_MEMBER_JOINED:
 		var mj record.MemberJoined

@@ -468,6 +468,9 @@ func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
 			if !ok || rec.Scope == envelope.Scope_SCOPE_CIRCLE || rec.Kind != envelope.Kind_KIND_POST && rec.Kind != envelope.Kind_KIND_RESOURCE {
 				continue
 			}
+			if k := (entryKey{it.Author, it.Seq}); c.after.retracted[k] || c.after.hidden[k] != "" {
+				continue // withdrawn by its author, or hidden: never handed on
+			}
 			author := c.roster[it.Author]
 			if author == nil {
 				continue

@@ -1404,6 +1404,105 @@ func (x *InviteState) GetCode() string {
 	return ""
 }
 
+// The author withdraws one of its posts everywhere (and from every future
+// welcome pack).
+type Retract struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        *Ref                   `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Retract) Reset() {
+	*x = Retract{}
+	mi := &file_record_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Retract) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Retract) ProtoMessage() {}
+
+func (x *Retract) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Retract.ProtoReflect.Descriptor instead.
+func (*Retract) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Retract) GetTarget() *Ref {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+// A facilitator hides a post for everyone, with a reason.
+type Hide struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        *Ref                   `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Hide) Reset() {
+	*x = Hide{}
+	mi := &file_record_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hide) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hide) ProtoMessage() {}
+
+func (x *Hide) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hide.ProtoReflect.Descriptor instead.
+func (*Hide) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Hide) GetTarget() *Ref {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Hide) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_record_proto protoreflect.FileDescriptor
 
 const file_record_proto_rawDesc = "" +
@@ -1513,7 +1612,12 @@ const file_record_proto_rawDesc = "" +
 	"\vInviteState\x126\n" +
 	"\x06issued\x18\x01 \x01(\v2\x1e.hearth.record.v1.InviteIssuedR\x06issued\x12\x12\n" +
 	"\x04used\x18\x02 \x01(\rR\x04used\x12\x12\n" +
-	"\x04code\x18\x03 \x01(\tR\x04code*?\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code\"8\n" +
+	"\aRetract\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\"M\n" +
+	"\x04Hide\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*?\n" +
 	"\x04Role\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x00\x12\x14\n" +
 	"\x10ROLE_FACILITATOR\x10\x01\x12\x10\n" +
@@ -1532,7 +1636,7 @@ func file_record_proto_rawDescGZIP() []byte {
 }
 
 var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_record_proto_goTypes = []any{
 	(Role)(0),                  // 0: hearth.record.v1.Role
 	(*Ref)(nil),                // 1: hearth.record.v1.Ref
@@ -1555,6 +1659,8 @@ var file_record_proto_goTypes = []any{
 	(*JoinResponse)(nil),       // 18: hearth.record.v1.JoinResponse
 	(*CircleState)(nil),        // 19: hearth.record.v1.CircleState
 	(*InviteState)(nil),        // 20: hearth.record.v1.InviteState
+	(*Retract)(nil),            // 21: hearth.record.v1.Retract
+	(*Hide)(nil),               // 22: hearth.record.v1.Hide
 }
 var file_record_proto_depIdxs = []int32{
 	1,  // 0: hearth.record.v1.Post.reply_to:type_name -> hearth.record.v1.Ref
@@ -1571,11 +1677,13 @@ var file_record_proto_depIdxs = []int32{
 	16, // 11: hearth.record.v1.CircleState.floor:type_name -> hearth.record.v1.Mark
 	13, // 12: hearth.record.v1.CircleState.guidelines:type_name -> hearth.record.v1.Guidelines
 	5,  // 13: hearth.record.v1.InviteState.issued:type_name -> hearth.record.v1.InviteIssued
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	1,  // 14: hearth.record.v1.Retract.target:type_name -> hearth.record.v1.Ref
+	1,  // 15: hearth.record.v1.Hide.target:type_name -> hearth.record.v1.Ref
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_record_proto_init() }
@@ -1589,7 +1697,7 @@ func file_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,259 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hearth-circles/hearth/app"
+)
+
+// coreTimeout bounds one call into the core made on the member's behalf.
+const coreTimeout = 90 * time.Second
+
+// Texts the member reads; tests look for them.
+const (
+	textNoCircles      = "You are not in a circle yet. Create one, or join with an invite code."
+	textNewCircle      = "New circle"
+	textJoinCircle     = "Join a circle"
+	textCreate         = "Create"
+	textCancel         = "Cancel"
+	textNameNeeded     = "Give the circle a name."
+	textNickNeeded     = "Choose a pseudonym."
+	textCreatingCircle = "Creating the circle…"
+)
+
+// Main is the main window's content: the circles on the left and the chat
+// view of the selected one. It reads the core's events in one goroutine
+// until Close.
+type Main struct {
+	win  fyne.Window
+	core Core
+	opt  Options
+
+	circles  []app.CircleInfo
+	selected int // index in circles; -1 when none
+	list     *widget.List
+	chat     *ChatView
+	right    *fyne.Container
+	content  fyne.CanvasObject
+	closed   bool // UI goroutine only
+
+	newButton, joinButton *widget.Button
+
+	// The open New circle dialog, kept for tests.
+	newName, newNick *widget.Entry
+	newCreate        *widget.Button
+	newStatus        *widget.Label
+	newDialog        dialog.Dialog
+
+	join *joinDialog
+
+	stop      func()
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewMain builds the main view over core and starts reading its events.
+// Call it on the UI goroutine.
+func NewMain(win fyne.Window, core Core, opt Options) *Main {
+	m := &Main{win: win, core: core, opt: opt.withDefaults(), selected: -1, done: make(chan struct{})}
+	m.list = widget.NewList(
+		func() int { return len(m.circles) },
+		func() fyne.CanvasObject {
+			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			name.Truncation = fyne.TextTruncateEllipsis
+			online := widget.NewLabel("")
+			online.Importance = widget.LowImportance
+			return container.NewVBox(name, online)
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= len(m.circles) {
+				return
+			}
+			c := m.circles[id]
+			box := o.(*fyne.Container)
+			box.Objects[0].(*widget.Label).SetText(c.Name)
+			box.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%d of %d online", c.Online, c.Members))
+		},
+	)
+	m.list.OnSelected = func(id widget.ListItemID) { m.selectCircle(id) }
+	m.newButton = widget.NewButton(textNewCircle, m.showNewCircle)
+	m.newButton.Importance = widget.HighImportance
+	m.joinButton = widget.NewButton(textJoinCircle, m.showJoin)
+	left := container.NewBorder(nil, container.NewVBox(m.newButton, m.joinButton), nil, nil, m.list)
+	m.right = container.NewStack()
+	split := container.NewHSplit(left, m.right)
+	split.Offset = 0.28
+	m.content = split
+	m.Refresh()
+
+	events, stop := core.Subscribe()
+	m.stop = stop
+	go func() {
+		defer close(m.done)
+		for e := range events {
+			m.opt.Do(func() { m.handle(e) })
+		}
+	}()
+	return m
+}
+
+// Content is what the window shows.
+func (m *Main) Content() fyne.CanvasObject { return m.content }
+
+// Close stops reading events and waits for the reader. It is safe to call
+// more than once; call it on the UI goroutine.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() {
+		m.closed = true
+		m.stop()
+		<-m.done
+	})
+	return nil
+}
+
+// Refresh re-reads the circles and their online counts.
+func (m *Main) Refresh() {
+	if m.closed {
+		return
+	}
+	var keep app.CircleID
+	had := m.selected >= 0
+	if had {
+		keep = m.circles[m.selected].ID
+	}
+	m.circles = m.core.Circles()
+	m.selected = -1
+	for i, c := range m.circles {
+		if had && c.ID == keep {
+			m.selected = i
+		}
+	}
+	m.list.Refresh()
+	switch {
+	case m.selected >= 0:
+		m.chat.setInfo(m.circles[m.selected])
+	case len(m.circles) > 0:
+		m.list.Select(0)
+	default:
+		m.chat = nil
+		empty := widget.NewLabelWithStyle(textNoCircles, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+		empty.Wrapping = fyne.TextWrapWord
+		m.right.Objects = []fyne.CanvasObject{container.NewCenter(empty)}
+		m.right.Refresh()
+	}
+}
+
+func (m *Main) selectCircle(i int) {
+	if i < 0 || i >= len(m.circles) {
+		return
+	}
+	if m.selected == i && m.chat != nil {
+		return
+	}
+	m.selected = i
+	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
+	m.right.Objects = []fyne.CanvasObject{m.chat.content}
+	m.right.Refresh()
+}
+
+// selectID shows the circle id, if the list has it.
+func (m *Main) selectID(id app.CircleID) {
+	for i, c := range m.circles {
+		if c.ID == id {
+			m.list.Select(i)
+			return
+		}
+	}
+}
+
+// handle applies one event from the core.
+func (m *Main) handle(e app.Event) {
+	if m.closed {
+		return
+	}
+	if e.Kind == app.EventMessage && e.Message != nil && m.chat != nil && m.chat.id == e.Circle {
+		m.chat.add(*e.Message)
+	}
+	if e.Kind == app.EventMessage {
+		return
+	}
+	m.Refresh()
+}
+
+func (m *Main) showNewCircle() {
+	m.newName = widget.NewEntry()
+	m.newName.SetPlaceHolder("Circle name")
+	m.newNick = widget.NewEntry()
+	m.newNick.SetPlaceHolder("Your pseudonym in this circle")
+	m.newStatus = widget.NewLabel("")
+	m.newStatus.Wrapping = fyne.TextWrapWord
+	m.newCreate = widget.NewButton(textCreate, m.submitNewCircle)
+	m.newCreate.Importance = widget.HighImportance
+	cancel := widget.NewButton(textCancel, nil)
+	hint := widget.NewLabel("Members see only your pseudonym, never your name.")
+	hint.Wrapping = fyne.TextWrapWord
+	body := container.NewVBox(m.newName, m.newNick, hint, m.newStatus, container.NewHBox(cancel, m.newCreate))
+	d := dialog.NewCustomWithoutButtons(textNewCircle, sized(body, 360), m.win)
+	cancel.OnTapped = d.Hide
+	m.newNick.OnSubmitted = func(string) { m.submitNewCircle() }
+	m.newDialog = d
+	d.Show()
+	m.win.Canvas().Focus(m.newName)
+}
+
+func (m *Main) submitNewCircle() {
+	if m.newCreate.Disabled() {
+		return
+	}
+	name, nick := strings.TrimSpace(m.newName.Text), strings.TrimSpace(m.newNick.Text)
+	switch {
+	case name == "":
+		failText(m.newStatus, textNameNeeded)
+		return
+	case nick == "":
+		failText(m.newStatus, textNickNeeded)
+		return
+	}
+	m.newCreate.Disable()
+	infoText(m.newStatus, textCreatingCircle)
+	d, status, button := m.newDialog, m.newStatus, m.newCreate
+	m.opt.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), coreTimeout)
+		id, err := m.core.CreateCircle(ctx, name, nick)
+		cancel()
+		m.opt.Do(func() {
+			if err != nil {
+				button.Enable()
+				failText(status, fmt.Sprintf("Could not create the circle: %v", err))
+				return
+			}
+			d.Hide()
+			m.Refresh()
+			m.selectID(id)
+		})
+	})
+}
+
+// sized gives o a minimum width.
+func sized(o fyne.CanvasObject, width float32) fyne.CanvasObject {
+	return container.NewGridWrap(fyne.NewSize(width, o.MinSize().Height), o)
+}
+
+func failText(l *widget.Label, text string) {
+	l.Importance = widget.DangerImportance
+	l.SetText(text)
+}
+
+func infoText(l *widget.Label, text string) {
+	l.Importance = widget.MediumImportance
+	l.SetText(text)
+}
