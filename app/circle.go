@@ -697,6 +697,9 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 	case envelope.Kind_KIND_REACTION:
 		return c.applyReactionLocked(o)
 
+	case envelope.Kind_KIND_GUIDELINES_ACCEPTED:
+		return c.applyAcceptedLocked(o, author)
+
 	case envelope.Kind_KIND_RETRACT:
 		return c.applyRetractLocked(o)
 

@@ -137,6 +137,9 @@ func circleOfThree(t *testing.T) (CircleID, *testMember, *testMember, *testMembe
 		if err != nil {
 			t.Fatalf("%s joins: %v", p.nick, err)
 		}
+		if err := p.m.h.AcceptGuidelines(ctx, got); err != nil {
+			t.Fatal(err)
+		}
 		if got != id {
 			t.Fatalf("joined %s, want %s", got, id)
 		}
@@ -186,6 +189,20 @@ func TestNewcomerSeesOnlyConsentedHistory(t *testing.T) {
 	code, _ := a.h.Invite(ctx, id, InviteOptions{})
 	if _, err := b.h.Join(ctx, code, "birch"); err != nil {
 		t.Fatal(err)
+	}
+	// The newcomer reads but does not post before accepting the guidelines.
+	if _, err := b.h.Post(ctx, id, PostOptions{Text: "hello"}); !errors.Is(err, ErrGuidelines) {
+		t.Fatalf("post before accepting: got %v, want ErrGuidelines", err)
+	}
+	g, err := b.h.Guidelines(id)
+	if err != nil || g.Version != 1 || g.Accepted || !strings.Contains(g.Text, "stays here") {
+		t.Fatalf("got guidelines %+v (%v), want version 1 with the default text, not accepted", g, err)
+	}
+	if err := b.h.AcceptGuidelines(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.h.Post(ctx, id, PostOptions{Text: "hello"}); err != nil {
+		t.Fatalf("post after accepting: %v", err)
 	}
 	if _, err := a.h.Post(ctx, id, PostOptions{Text: "after joining"}); err != nil {
 		t.Fatal(err)

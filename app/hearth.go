@@ -545,6 +545,9 @@ func (h *Hearth) CreateCircle(ctx context.Context, name, nick string) (CircleID,
 	c.mu.Lock()
 	_, _, err = c.publishLocked(envelope.Kind_KIND_GUIDELINES,
 		&record.Guidelines{Text: assets.Guidelines, Version: 1}, envelope.Scope_SCOPE_FUTURE)
+	if err == nil {
+		_, err = c.acceptGuidelinesLocked()
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return id, err

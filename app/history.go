@@ -120,6 +120,10 @@ func (h *Hearth) Post(ctx context.Context, id CircleID, opt PostOptions) (Messag
 		}
 	}
 	c.mu.Lock()
+	if !c.guidelinesAcceptedLocked() {
+		c.mu.Unlock()
+		return Message{}, ErrGuidelines
+	}
 	out, o, err := c.publishLocked(envelope.Kind_KIND_POST, p, envelope.Scope(opt.Scope))
 	var msg Message
 	if err == nil {
@@ -262,6 +266,8 @@ type Member struct {
 	Role   Role
 	Online bool
 	Self   bool
+	// AcceptedGuidelines: the member accepted the current guidelines.
+	AcceptedGuidelines bool
 }
 
 // Members lists the circle's current members with their online state.
@@ -276,7 +282,8 @@ func (h *Hearth) Members(id CircleID) ([]Member, error) {
 	for _, m := range c.rosterLocked() {
 		out = append(out, Member{
 			ID: m.id, Nick: cleanName(m.rec.Nick), Role: Role(m.rec.Role), Self: m.id == c.selfID,
-			Online: m.id == c.selfID && c.node != nil || c.connected[m.peer],
+			Online:             m.id == c.selfID && c.node != nil || c.connected[m.peer],
+			AcceptedGuidelines: c.state.Guidelines == nil || m.rec.GuidelinesAccepted >= c.state.Guidelines.Version,
 		})
 	}
 	return out, nil

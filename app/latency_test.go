@@ -43,6 +43,9 @@ func BenchmarkDeliveryLatency(b *testing.B) {
 		if _, err := members[i].h.Join(ctx, code, fmt.Sprintf("m%d", i)); err != nil {
 			b.Fatal(err)
 		}
+		if err := members[i].h.AcceptGuidelines(ctx, id); err != nil {
+			b.Fatal(err)
+		}
 	}
 	got := make(chan string, 4*peers)
 	for _, m := range members[1:] {

@@ -265,9 +265,11 @@ type Member struct {
 	Gone bool `protobuf:"varint,8,opt,name=gone,proto3" json:"gone,omitempty"`
 	// The epoch in which the member left or was removed: its records of that
 	// epoch or later are refused.
-	GoneEpoch     uint64 `protobuf:"varint,9,opt,name=gone_epoch,json=goneEpoch,proto3" json:"gone_epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	GoneEpoch uint64 `protobuf:"varint,9,opt,name=gone_epoch,json=goneEpoch,proto3" json:"gone_epoch,omitempty"`
+	// The latest version of the guidelines the member accepted.
+	GuidelinesAccepted uint32 `protobuf:"varint,10,opt,name=guidelines_accepted,json=guidelinesAccepted,proto3" json:"guidelines_accepted,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -359,6 +361,13 @@ func (x *Member) GetGone() bool {
 func (x *Member) GetGoneEpoch() uint64 {
 	if x != nil {
 		return x.GoneEpoch
+	}
+	return 0
+}
+
+func (x *Member) GetGuidelinesAccepted() uint32 {
+	if x != nil {
+		return x.GuidelinesAccepted
 	}
 	return 0
 }
@@ -1518,7 +1527,7 @@ const file_record_proto_rawDesc = "" +
 	"\bReaction\x12-\n" +
 	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x12\x1a\n" +
 	"\breaction\x18\x02 \x01(\tR\breaction\x12\x1c\n" +
-	"\twithdrawn\x18\x03 \x01(\bR\twithdrawn\"\x83\x02\n" +
+	"\twithdrawn\x18\x03 \x01(\bR\twithdrawn\"\xb4\x02\n" +
 	"\x06Member\x12\x19\n" +
 	"\bsign_key\x18\x01 \x01(\fR\asignKey\x12\x19\n" +
 	"\bseal_key\x18\x02 \x01(\fR\asealKey\x12\x17\n" +
@@ -1529,7 +1538,9 @@ const file_record_proto_rawDesc = "" +
 	"\fjoined_epoch\x18\a \x01(\x04R\vjoinedEpoch\x12\x12\n" +
 	"\x04gone\x18\b \x01(\bR\x04gone\x12\x1d\n" +
 	"\n" +
-	"gone_epoch\x18\t \x01(\x04R\tgoneEpoch\"\x91\x01\n" +
+	"gone_epoch\x18\t \x01(\x04R\tgoneEpoch\x12/\n" +
+	"\x13guidelines_accepted\x18\n" +
+	" \x01(\rR\x12guidelinesAccepted\"\x91\x01\n" +
 	"\fInviteIssued\x12\x1b\n" +
 	"\tinvite_id\x18\x01 \x01(\fR\binviteId\x12\x17\n" +
 	"\apeer_id\x18\x02 \x01(\fR\x06peerId\x12\x1d\n" +

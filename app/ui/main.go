@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
@@ -245,7 +246,9 @@ func (m *Main) submitNewCircle() {
 
 // sized gives o a minimum width.
 func sized(o fyne.CanvasObject, width float32) fyne.CanvasObject {
-	return container.NewGridWrap(fyne.NewSize(width, o.MinSize().Height), o)
+	r := canvas.NewRectangle(nil)
+	r.SetMinSize(fyne.NewSize(width, 0))
+	return container.NewStack(r, o)
 }
 
 func failText(l *widget.Label, text string) {

@@ -194,6 +194,11 @@ func (l *local) join(ctx context.Context, code, nick string) (string, error) {
 	if err != nil {
 		return "", err // Join's errors say what went wrong with the code
 	}
+	// Joining from the command line accepts the circle's guidelines, as the
+	// desktop's join dialog asks a member to; `--help` says so.
+	if err := l.h.AcceptGuidelines(ctx, id); err != nil {
+		return "", fmt.Errorf("accept the guidelines: %w", err)
+	}
 	return id.String(), nil
 }
 

@@ -1,0 +1,438 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"image/color"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/hearth-circles/hearth/app"
+)
+
+// pageSize is how many messages one page of history holds.
+const pageSize = 50
+
+// Texts the member reads; tests look for them.
+const (
+	textScopeCircle   = "Only people in the circle now"
+	textScopeFuture   = "Also people who join later"
+	textScopeResource = "Share as a resource"
+	textBadgeFuture   = "later members"
+	textBadgeResource = "resource"
+	textEarlier       = "Earlier messages"
+	textShow          = "Show"
+	textHide          = "Hide"
+	textSend          = "Send"
+	textInvite        = "Invite…"
+	textCWToggle      = "Content warning"
+	textOffline       = "offline — your posts will go out when you reconnect"
+)
+
+var scopeChoices = []string{textScopeCircle, textScopeFuture, textScopeResource}
+
+func scopeOf(choice string) app.Scope {
+	switch choice {
+	case textScopeFuture:
+		return app.ScopeFuture
+	case textScopeResource:
+		return app.ScopeResource
+	}
+	return app.ScopeCircle
+}
+
+func scopeBadge(s app.Scope) string {
+	switch s {
+	case app.ScopeFuture:
+		return textBadgeFuture
+	case app.ScopeResource:
+		return textBadgeResource
+	}
+	return ""
+}
+
+// connectionText is the line that says who is reachable.
+func connectionText(c app.CircleInfo) string {
+	if c.Online == 0 {
+		return textOffline
+	}
+	return fmt.Sprintf("%d of %d members online", c.Online, c.Members)
+}
+
+// ChatView shows one circle's history and the composer.
+type ChatView struct {
+	win  fyne.Window
+	core Core
+	opt  Options
+	id   app.CircleID
+	info app.CircleInfo
+
+	msgs     []app.Message
+	seen     map[string]bool
+	revealed map[string]bool
+	heights  map[int]float32
+	cursor   string // pages further back; "" once the start is reached
+	loading  bool
+	ready    bool // the first page is on show
+
+	title   *widget.Label
+	conn    *widget.Label
+	list    *widget.List
+	earlier *widget.Button
+	invite  *widget.Button
+	// inviting is the invite dialog last opened, kept for tests.
+	inviting *inviteDialog
+
+	entry   *composer
+	scope   *widget.Select
+	cwCheck *widget.Check
+	cwEntry *widget.Entry
+	send    *widget.Button
+	status  *widget.Label
+
+	content fyne.CanvasObject
+}
+
+func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *ChatView {
+	c := &ChatView{
+		win: win, core: core, opt: opt, id: info.ID,
+		seen: map[string]bool{}, revealed: map[string]bool{}, heights: map[int]float32{},
+	}
+	c.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.conn = widget.NewLabel("")
+	c.invite = widget.NewButton(textInvite, func() { c.inviting = showInvite(c.win, c.core, c.opt, c.id) })
+	c.earlier = widget.NewButton(textEarlier, c.loadEarlier)
+	c.list = widget.NewList(func() int { return len(c.msgs) }, newRow, c.updateRow)
+
+	c.entry = newComposer(c.submit)
+	c.entry.SetPlaceHolder("Write to the circle (Enter sends, Shift+Enter starts a new line)")
+	c.entry.SetMinRowsVisible(3)
+	c.scope = widget.NewSelect(scopeChoices, nil)
+	c.scope.SetSelected(textScopeCircle)
+	c.cwEntry = widget.NewEntry()
+	c.cwEntry.SetPlaceHolder("What the post is about, e.g. self-harm")
+	c.cwEntry.Hide()
+	c.cwCheck = widget.NewCheck(textCWToggle, func(on bool) {
+		if on {
+			c.cwEntry.Show()
+		} else {
+			c.cwEntry.Hide()
+		}
+	})
+	c.send = widget.NewButton(textSend, c.submit)
+	c.send.Importance = widget.HighImportance
+	c.status = widget.NewLabel("")
+	c.status.Wrapping = fyne.TextWrapWord
+	c.status.Hide()
+
+	header := container.NewBorder(nil, nil, nil, c.invite, container.NewVBox(c.title, c.conn))
+	options := container.NewBorder(nil, nil, container.NewHBox(c.scope, c.cwCheck), c.send, c.cwEntry)
+	bottom := container.NewVBox(c.status, c.entry, options)
+	c.content = container.NewBorder(container.NewVBox(header, c.earlier), bottom, nil, nil, c.list)
+	c.setInfo(info)
+	c.loadLatest()
+	return c
+}
+
+func (c *ChatView) setInfo(info app.CircleInfo) {
+	c.info = info
+	c.title.SetText(info.Name + " — you are " + info.Nick)
+	c.conn.SetText(connectionText(info))
+	if info.Online == 0 {
+		c.conn.Importance = widget.WarningImportance
+	} else {
+		c.conn.Importance = widget.SuccessImportance
+	}
+	c.conn.Refresh()
+}
+
+func (c *ChatView) loadLatest() {
+	msgs, err := c.core.History(c.id, "", pageSize)
+	if err != nil {
+		c.fail(fmt.Sprintf("Could not read the history: %v", err))
+		return
+	}
+	c.msgs = nil
+	c.cursor = ""
+	c.prepend(msgs)
+	c.list.ScrollToBottom()
+	c.ready = true
+}
+
+// prepend puts an older page in front of what is on show.
+func (c *ChatView) prepend(page []app.Message) {
+	var fresh []app.Message
+	for _, msg := range page {
+		if !c.seen[msg.ID] {
+			c.seen[msg.ID] = true
+			fresh = append(fresh, msg)
+		}
+	}
+	c.msgs = append(fresh, c.msgs...)
+	c.heights = map[int]float32{}
+	if len(page) == pageSize {
+		c.cursor = page[0].Cursor
+		c.earlier.Enable()
+	} else {
+		c.cursor = ""
+		c.earlier.Disable()
+	}
+	c.list.Refresh()
+}
+
+// loadEarlier fetches the page before the first message on show.
+func (c *ChatView) loadEarlier() {
+	if c.loading || c.cursor == "" {
+		return
+	}
+	c.loading = true
+	cursor := c.cursor
+	c.opt.Go(func() {
+		page, err := c.core.History(c.id, cursor, pageSize)
+		c.opt.Do(func() {
+			c.loading = false
+			if err != nil {
+				c.fail(fmt.Sprintf("Could not read the history: %v", err))
+				return
+			}
+			before := len(c.msgs)
+			c.prepend(page)
+			c.list.ScrollTo(len(c.msgs) - before)
+		})
+	})
+}
+
+// add appends a new message unless it is already on show.
+func (c *ChatView) add(msg app.Message) {
+	if c.seen[msg.ID] {
+		return
+	}
+	c.seen[msg.ID] = true
+	c.msgs = append(c.msgs, msg)
+	c.list.Refresh()
+	c.list.ScrollToBottom()
+}
+
+func (c *ChatView) submit() {
+	if c.send.Disabled() {
+		return
+	}
+	text := c.entry.Text
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	opt := app.PostOptions{Text: text, Scope: scopeOf(c.scope.Selected)}
+	if c.cwCheck.Checked {
+		opt.ContentWarning = strings.TrimSpace(c.cwEntry.Text)
+	}
+	c.send.Disable()
+	id := c.id
+	c.opt.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), coreTimeout)
+		msg, err := c.core.Post(ctx, id, opt)
+		cancel()
+		c.opt.Do(func() {
+			c.send.Enable()
+			if err != nil {
+				c.fail(fmt.Sprintf("Could not post: %v", err))
+				return
+			}
+			c.status.Hide()
+			c.entry.SetText("")
+			c.cwCheck.SetChecked(false)
+			c.cwEntry.SetText("")
+			c.add(msg)
+		})
+	})
+}
+
+func (c *ChatView) fail(text string) {
+	failText(c.status, text)
+	c.status.Show()
+}
+
+// A row: header (pseudonym, time, scope badge), content warning with its
+// Show button, then the text.
+func newRow() fyne.CanvasObject {
+	nick := canvas.NewText("", color.Black)
+	nick.TextStyle.Bold = true
+	when := widget.NewLabel("")
+	when.Importance = widget.LowImportance
+	badge := widget.NewLabel("")
+	badge.Importance = widget.WarningImportance
+	header := container.NewHBox(container.NewCenter(nick), when, badge)
+	cw := widget.NewLabel("")
+	cw.Wrapping = fyne.TextWrapWord
+	show := widget.NewButton(textShow, nil)
+	cwRow := container.NewBorder(nil, nil, nil, show, cw)
+	text := widget.NewLabel("")
+	text.Wrapping = fyne.TextWrapWord
+	return container.NewVBox(header, cwRow, text)
+}
+
+func (c *ChatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(c.msgs) {
+		return
+	}
+	msg := c.msgs[id]
+	row := o.(*fyne.Container)
+	header := row.Objects[0].(*fyne.Container)
+	nick := header.Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
+	when := header.Objects[1].(*widget.Label)
+	badge := header.Objects[2].(*widget.Label)
+	cwRow := row.Objects[1].(*fyne.Container)
+	cw := cwRow.Objects[0].(*widget.Label)
+	show := cwRow.Objects[1].(*widget.Button)
+	text := row.Objects[2].(*widget.Label)
+
+	nick.Text = msg.AuthorNick
+	nick.Color = memberColor(msg.Author)
+	nick.Refresh()
+	when.SetText(msg.SentAt.Local().Format("Jan 2 15:04"))
+	if b := scopeBadge(msg.Scope); b != "" {
+		badge.SetText(b)
+		badge.Show()
+	} else {
+		badge.Hide()
+	}
+
+	body := msg.Text
+	text.TextStyle.Italic = msg.Kind != "post"
+	if msg.Kind != "post" {
+		body = kindText(msg)
+	}
+	if msg.ContentWarning != "" {
+		cw.SetText("Content warning: " + msg.ContentWarning)
+		cwRow.Show()
+		open := c.revealed[msg.ID]
+		show.SetText(textShow)
+		if open {
+			show.SetText(textHide)
+		}
+		show.OnTapped = func() {
+			c.revealed[msg.ID] = !c.revealed[msg.ID]
+			c.list.RefreshItem(id)
+		}
+		text.Hidden = !open
+	} else {
+		cwRow.Hide()
+		text.Hidden = false
+	}
+	text.SetText(body)
+	row.Refresh()
+
+	if h := row.MinSize().Height; c.heights[id] != h {
+		c.heights[id] = h
+		c.list.SetItemHeight(id, h)
+	}
+	// Reaching the first row pages further back.
+	if id == 0 && c.ready && c.cursor != "" && !c.loading {
+		c.opt.Do(c.loadEarlier)
+	}
+}
+
+// kindText describes a record that is not a post.
+func kindText(msg app.Message) string {
+	switch msg.Kind {
+	case "joined":
+		return "joined the circle"
+	case "left":
+		return "left the circle"
+	case "removed":
+		return "was removed from the circle"
+	case "guidelines":
+		return "set the circle's guidelines: " + msg.Text
+	}
+	if msg.Text != "" {
+		return msg.Text
+	}
+	return msg.Kind
+}
+
+// memberColor is a stable colour for a member, from their id, dark enough
+// to read on a light background and light enough on a dark one.
+func memberColor(id app.MemberID) color.Color {
+	h := fnv.New32a()
+	h.Write(id[:])
+	hue := float64(h.Sum32()%360) / 360
+	r, g, b := hslToRGB(hue, 0.6, 0.5)
+	return color.NRGBA{R: r, G: g, B: b, A: 0xff}
+}
+
+func hslToRGB(h, s, l float64) (r, g, b uint8) {
+	q := l * (1 + s)
+	if l >= 0.5 {
+		q = l + s - l*s
+	}
+	p := 2*l - q
+	conv := func(t float64) uint8 {
+		switch {
+		case t < 0:
+			t++
+		case t > 1:
+			t--
+		}
+		var v float64
+		switch {
+		case t < 1.0/6:
+			v = p + (q-p)*6*t
+		case t < 0.5:
+			v = q
+		case t < 2.0/3:
+			v = p + (q-p)*(2.0/3-t)*6
+		default:
+			v = p
+		}
+		return uint8(v*255 + 0.5)
+	}
+	return conv(h + 1.0/3), conv(h), conv(h - 1.0/3)
+}
+
+// composer is a multi-line entry where Enter sends and Shift+Enter starts a
+// new line.
+type composer struct {
+	widget.Entry
+	shift  bool
+	onSend func()
+}
+
+func newComposer(onSend func()) *composer {
+	c := &composer{onSend: onSend}
+	c.MultiLine = true
+	c.Wrapping = fyne.TextWrapWord
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// KeyDown notes the Shift key.
+func (c *composer) KeyDown(key *fyne.KeyEvent) {
+	if key.Name == desktop.KeyShiftLeft || key.Name == desktop.KeyShiftRight {
+		c.shift = true
+	}
+	c.Entry.KeyDown(key)
+}
+
+// KeyUp notes the Shift key.
+func (c *composer) KeyUp(key *fyne.KeyEvent) {
+	if key.Name == desktop.KeyShiftLeft || key.Name == desktop.KeyShiftRight {
+		c.shift = false
+	}
+	c.Entry.KeyUp(key)
+}
+
+// TypedKey sends on Enter and breaks the line on Shift+Enter.
+func (c *composer) TypedKey(key *fyne.KeyEvent) {
+	if (key.Name == fyne.KeyReturn || key.Name == fyne.KeyEnter) && !c.shift {
+		if c.onSend != nil {
+			c.onSend()
+		}
+		return
+	}
+	c.Entry.TypedKey(key)
+}
