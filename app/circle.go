@@ -467,6 +467,7 @@ func (c *circle) acceptLocked(from peer.ID, env []byte, o *envelope.Opened) erro
 		entry.Record = storedRecord(o.Signed)
 	}
 	entry.Durable = durable
+	entry.TTL = c.retentionTTL()
 	if b := c.batch; b != nil {
 		if after == nil && !durable {
 			// Nothing else depends on this record: it joins the batch,
@@ -574,7 +575,7 @@ func displayed(k envelope.Kind) bool {
 	switch k {
 	case envelope.Kind_KIND_POST, envelope.Kind_KIND_MEMBER_JOINED, envelope.Kind_KIND_MEMBER_LEFT,
 		envelope.Kind_KIND_MEMBER_REMOVED, envelope.Kind_KIND_ROLE_CHANGE, envelope.Kind_KIND_GUIDELINES,
-		envelope.Kind_KIND_EVENT, envelope.Kind_KIND_RESOURCE:
+		envelope.Kind_KIND_EVENT, envelope.Kind_KIND_RESOURCE, envelope.Kind_KIND_RETENTION:
 		return true
 	}
 	return false
@@ -699,6 +700,9 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 
 	case envelope.Kind_KIND_GUIDELINES_ACCEPTED:
 		return c.applyAcceptedLocked(o, author)
+
+	case envelope.Kind_KIND_RETENTION:
+		return c.applyRetentionLocked(o, author)
 
 	case envelope.Kind_KIND_RETRACT:
 		return c.applyRetractLocked(o)

@@ -116,6 +116,9 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 			return nil, false, fmt.Errorf("store epoch key: %w", err)
 		}
 		c.epochs[cm.Epoch] = keys
+		if err := c.noteEpochStartLocked(cm.Epoch); err != nil {
+			return nil, false, err
+		}
 		if cm.Epoch > c.state.Epoch {
 			c.state.Epoch = cm.Epoch
 		}

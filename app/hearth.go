@@ -374,6 +374,7 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 
 	h.background(func() { c.watchPeers(online, node) })
 	h.background(func() { c.redial(online) })
+	h.background(func() { c.keepRetention(online) })
 	if perr == nil {
 		c.send(ctx, presence)
 	}
@@ -543,6 +544,10 @@ func (h *Hearth) CreateCircle(ctx context.Context, name, nick string) (CircleID,
 		return id, err
 	}
 	c.mu.Lock()
+	if err := c.noteEpochStartLocked(1); err != nil {
+		c.mu.Unlock()
+		return id, err
+	}
 	_, _, err = c.publishLocked(envelope.Kind_KIND_GUIDELINES,
 		&record.Guidelines{Text: assets.Guidelines, Version: 1}, envelope.Scope_SCOPE_FUTURE)
 	if err == nil {

@@ -247,6 +247,18 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 			return Message{}
 		}
 		m.Kind, m.Text = "joined", cleanName(mj.Member.Nick)
+	case envelope.Kind_KIND_RETENTION:
+		var r record.Retention
+		if proto.Unmarshal(rec.Body, &r) != nil {
+			return Message{}
+		}
+		m.Kind, m.Text = "retention", "Messages are kept"
+		if r.Days > 0 {
+			m.Text = fmt.Sprintf("Messages now disappear %d days after they arrive", r.Days)
+			if r.Days == 1 {
+				m.Text = "Messages now disappear a day after they arrive"
+			}
+		}
 	case envelope.Kind_KIND_GUIDELINES:
 		var g record.Guidelines
 		if proto.Unmarshal(rec.Body, &g) != nil {
@@ -299,6 +311,9 @@ type CircleInfo struct {
 	Members int
 	Online  int // members connected now, this one included when online
 	Addrs   []string
+	// RetentionDays: messages disappear this many days after they arrive;
+	// 0 keeps them.
+	RetentionDays int
 }
 
 // Circles lists the vault's circles.
@@ -312,7 +327,7 @@ func (h *Hearth) Circles() []CircleInfo {
 	var out []CircleInfo
 	for _, c := range cs {
 		c.mu.Lock()
-		info := CircleInfo{ID: c.id, Name: cleanName(c.state.Name), Epoch: c.state.Epoch}
+		info := CircleInfo{ID: c.id, Name: cleanName(c.state.Name), Epoch: c.state.Epoch, RetentionDays: int(c.state.RetentionDays)}
 		if me := c.selfMemberLocked(); me != nil {
 			info.Nick, info.Role = cleanName(me.rec.Nick), Role(me.rec.Role)
 		}

@@ -284,6 +284,9 @@ func (h *Hearth) admitted(ctx context.Context, inv invite.Invite, self *identity
 	if err != nil {
 		return err
 	}
+	if err := c.noteEpochStartLocked(resp.Epoch); err != nil {
+		return err
+	}
 	c.storeWelcomeLocked(resp.Welcome)
 	h.addCircle(c)
 	return h.bringOnline(ctx, c)

@@ -1239,8 +1239,11 @@ type CircleState struct {
 	// other members' address books stay valid.
 	Addrs [][]byte `protobuf:"bytes,9,rep,name=addrs,proto3" json:"addrs,omitempty"`
 	// Where this member's log of the circle starts (see JoinResponse.floor).
-	Floor         []*Mark     `protobuf:"bytes,10,rep,name=floor,proto3" json:"floor,omitempty"`
-	Guidelines    *Guidelines `protobuf:"bytes,11,opt,name=guidelines,proto3" json:"guidelines,omitempty"`
+	Floor      []*Mark     `protobuf:"bytes,10,rep,name=floor,proto3" json:"floor,omitempty"`
+	Guidelines *Guidelines `protobuf:"bytes,11,opt,name=guidelines,proto3" json:"guidelines,omitempty"`
+	// Disappearing messages: records are kept this many days after they
+	// arrive; 0 keeps them.
+	RetentionDays uint32 `protobuf:"varint,12,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1350,6 +1353,13 @@ func (x *CircleState) GetGuidelines() *Guidelines {
 		return x.Guidelines
 	}
 	return nil
+}
+
+func (x *CircleState) GetRetentionDays() uint32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
 }
 
 type InviteState struct {
@@ -1512,6 +1522,51 @@ func (x *Hide) GetReason() string {
 	return ""
 }
 
+// A facilitator sets how long the circle's messages are kept.
+type Retention struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Days          uint32                 `protobuf:"varint,1,opt,name=days,proto3" json:"days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Retention) Reset() {
+	*x = Retention{}
+	mi := &file_record_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Retention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Retention) ProtoMessage() {}
+
+func (x *Retention) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Retention.ProtoReflect.Descriptor instead.
+func (*Retention) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Retention) GetDays() uint32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
 var File_record_proto protoreflect.FileDescriptor
 
 const file_record_proto_rawDesc = "" +
@@ -1603,7 +1658,7 @@ const file_record_proto_rawDesc = "" +
 	"\x05floor\x18\b \x03(\v2\x16.hearth.record.v1.MarkR\x05floor\x12\x18\n" +
 	"\alamport\x18\t \x01(\x04R\alamport\x12\x14\n" +
 	"\x05error\x18\n" +
-	" \x01(\tR\x05error\"\xf2\x02\n" +
+	" \x01(\tR\x05error\"\x99\x03\n" +
 	"\vCircleState\x12\x16\n" +
 	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -1619,7 +1674,8 @@ const file_record_proto_rawDesc = "" +
 	" \x03(\v2\x16.hearth.record.v1.MarkR\x05floor\x12<\n" +
 	"\n" +
 	"guidelines\x18\v \x01(\v2\x1c.hearth.record.v1.GuidelinesR\n" +
-	"guidelines\"m\n" +
+	"guidelines\x12%\n" +
+	"\x0eretention_days\x18\f \x01(\rR\rretentionDays\"m\n" +
 	"\vInviteState\x126\n" +
 	"\x06issued\x18\x01 \x01(\v2\x1e.hearth.record.v1.InviteIssuedR\x06issued\x12\x12\n" +
 	"\x04used\x18\x02 \x01(\rR\x04used\x12\x12\n" +
@@ -1628,7 +1684,9 @@ const file_record_proto_rawDesc = "" +
 	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\"M\n" +
 	"\x04Hide\x12-\n" +
 	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason*?\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x1f\n" +
+	"\tRetention\x12\x12\n" +
+	"\x04days\x18\x01 \x01(\rR\x04days*?\n" +
 	"\x04Role\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x00\x12\x14\n" +
 	"\x10ROLE_FACILITATOR\x10\x01\x12\x10\n" +
@@ -1647,7 +1705,7 @@ func file_record_proto_rawDescGZIP() []byte {
 }
 
 var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_record_proto_goTypes = []any{
 	(Role)(0),                  // 0: hearth.record.v1.Role
 	(*Ref)(nil),                // 1: hearth.record.v1.Ref
@@ -1672,6 +1730,7 @@ var file_record_proto_goTypes = []any{
 	(*InviteState)(nil),        // 20: hearth.record.v1.InviteState
 	(*Retract)(nil),            // 21: hearth.record.v1.Retract
 	(*Hide)(nil),               // 22: hearth.record.v1.Hide
+	(*Retention)(nil),          // 23: hearth.record.v1.Retention
 }
 var file_record_proto_depIdxs = []int32{
 	1,  // 0: hearth.record.v1.Post.reply_to:type_name -> hearth.record.v1.Ref
@@ -1708,7 +1767,7 @@ func file_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

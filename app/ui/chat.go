@@ -132,7 +132,7 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.status.Hide()
 
 	header := container.NewBorder(nil, nil, nil, c.invite, container.NewVBox(c.title, c.conn))
-	options := container.NewBorder(nil, nil, container.NewHBox(c.scope, c.cwCheck), c.send, c.cwEntry)
+	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
 	bottom := container.NewVBox(c.status, c.entry, options)
 	c.content = container.NewBorder(container.NewVBox(header, c.earlier), bottom, nil, nil, c.list)
 	c.setInfo(info)

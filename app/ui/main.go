@@ -147,7 +147,6 @@ func (m *Main) Refresh() {
 	default:
 		m.chat = nil
 		empty := widget.NewLabelWithStyle(textNoCircles, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
-		empty.Wrapping = fyne.TextWrapWord
 		m.right.Objects = []fyne.CanvasObject{container.NewCenter(empty)}
 		m.right.Refresh()
 	}
