@@ -246,6 +246,8 @@ func (c *ChatView) submit() {
 			c.status.Hide()
 			c.entry.SetText("")
 			c.cwCheck.SetChecked(false)
+			// Consent is given post by post: back to the narrowest scope.
+			c.scope.SetSelected(textScopeCircle)
 			c.cwEntry.SetText("")
 			c.add(msg)
 		})
@@ -318,6 +320,7 @@ func (c *ChatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		show.OnTapped = func() {
 			c.revealed[msg.ID] = !c.revealed[msg.ID]
 			c.list.RefreshItem(id)
+			c.list.ScrollTo(id)
 		}
 		text.Hidden = !open
 	} else {

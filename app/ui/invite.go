@@ -73,6 +73,7 @@ func showInvite(win fyne.Window, core Core, opt Options, id app.CircleID) *invit
 	d.uses.SetSelected(usesChoices[0])
 	d.code = widget.NewMultiLineEntry()
 	d.code.Wrapping = fyne.TextWrapBreak
+	d.code.SetMinRowsVisible(5)
 	d.code.Hide()
 	d.qr = canvas.NewImageFromResource(nil)
 	d.qr.FillMode = canvas.ImageFillContain
