@@ -704,6 +704,9 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 	case envelope.Kind_KIND_RETENTION:
 		return c.applyRetentionLocked(o, author)
 
+	case envelope.Kind_KIND_ROLE_CHANGE:
+		return c.applyRoleLocked(o, author)
+
 	case envelope.Kind_KIND_RETRACT:
 		return c.applyRetractLocked(o)
 

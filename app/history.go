@@ -247,6 +247,28 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 			return Message{}
 		}
 		m.Kind, m.Text = "joined", cleanName(mj.Member.Nick)
+	case envelope.Kind_KIND_ROLE_CHANGE:
+		var rc record.RoleChange
+		if proto.Unmarshal(rec.Body, &rc) != nil || len(rc.Member) != 16 {
+			return Message{}
+		}
+		nick := "a member"
+		if t := c.roster[MemberID(rc.Member)]; t != nil {
+			nick = cleanName(t.rec.Nick)
+		}
+		m.Kind, m.Text = "role", nick+" is now a "+Role(rc.Role).String()
+	case envelope.Kind_KIND_MEMBER_REMOVED:
+		var mr record.MemberRemoved
+		if proto.Unmarshal(rec.Body, &mr) != nil || len(mr.Member) != 16 {
+			return Message{}
+		}
+		nick := "a member"
+		if t := c.roster[MemberID(mr.Member)]; t != nil {
+			nick = cleanName(t.rec.Nick)
+		}
+		m.Kind, m.Text = "removed", nick
+	case envelope.Kind_KIND_MEMBER_LEFT:
+		m.Kind, m.Text = "left", m.AuthorNick
 	case envelope.Kind_KIND_RETENTION:
 		var r record.Retention
 		if proto.Unmarshal(rec.Body, &r) != nil {

@@ -192,3 +192,43 @@ func (c *circle) goneEffects(m *member) func() {
 		}
 	}
 }
+
+// SetRole makes a member a co-facilitator, or a member again: a signed
+// record every member checks against the roster. Facilitators only.
+func (h *Hearth) SetRole(ctx context.Context, id CircleID, member MemberID, role Role) error {
+	if role != RoleMember && role != RoleFacilitator {
+		return fmt.Errorf("%w: role %s", ErrInvalid, role)
+	}
+	return h.publish(ctx, id, envelope.Kind_KIND_ROLE_CHANGE,
+		&record.RoleChange{Member: member[:], Role: record.Role(role)}, func(c *circle) error {
+			if me := c.selfMemberLocked(); me == nil || me.rec.Role != record.Role_ROLE_FACILITATOR {
+				return ErrNotFacilitator
+			}
+			if m := c.roster[member]; m == nil || m.rec.Gone || m.rec.Role == record.Role_ROLE_MAILBOX {
+				return ErrNoMember
+			}
+			return nil
+		})
+}
+
+// applyRoleLocked takes a verified role change: by a facilitator, about a
+// current member, to member or facilitator.
+func (c *circle) applyRoleLocked(o *envelope.Opened, author *member) (func(), bool, error) {
+	var rc record.RoleChange
+	if err := proto.Unmarshal(o.Record.Body, &rc); err != nil || len(rc.Member) != 16 {
+		return nil, false, errRefused
+	}
+	if author.rec.Role != record.Role_ROLE_FACILITATOR || author.rec.Gone ||
+		rc.Role != record.Role_ROLE_MEMBER && rc.Role != record.Role_ROLE_FACILITATOR {
+		return nil, false, errRefused
+	}
+	m := c.roster[MemberID(rc.Member)]
+	if m == nil || m.rec.Gone || m.rec.Role == record.Role_ROLE_MAILBOX {
+		return nil, false, errRefused
+	}
+	m.rec.Role = rc.Role
+	if err := c.saveMemberLocked(m.rec); err != nil {
+		return nil, false, err
+	}
+	return func() { c.h.emit(Event{Kind: EventMembers, Circle: c.id}) }, true, nil
+}

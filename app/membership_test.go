@@ -99,3 +99,37 @@ func TestLeave(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestCoFacilitator(t *testing.T) {
+	ctx := context.Background()
+	id, a, b, c := circleOfThree(t)
+	idOf := func(m *testMember) MemberID {
+		ms, _ := m.h.Members(id)
+		for _, x := range ms {
+			if x.Self {
+				return x.ID
+			}
+		}
+		t.Fatal("no self")
+		return MemberID{}
+	}
+	if err := b.h.SetRole(ctx, id, idOf(c), RoleFacilitator); !errors.Is(err, ErrNotFacilitator) {
+		t.Fatalf("member promotes: got %v, want ErrNotFacilitator", err)
+	}
+	if err := a.h.SetRole(ctx, id, idOf(b), RoleFacilitator); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B to be a facilitator at C", func() bool {
+		ms, _ := c.h.Members(id)
+		for _, m := range ms {
+			if m.Nick == "birch" {
+				return m.Role == RoleFacilitator
+			}
+		}
+		return false
+	})
+	// Now B may remove.
+	if err := b.h.Remove(ctx, id, idOf(c), ""); err != nil {
+		t.Fatalf("co-facilitator removes: %v", err)
+	}
+}

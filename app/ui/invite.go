@@ -153,8 +153,7 @@ type joinDialog struct {
 
 func (m *Main) showJoin() {
 	d := &joinDialog{}
-	d.code = widget.NewMultiLineEntry()
-	d.code.Wrapping = fyne.TextWrapBreak
+	d.code = widget.NewEntry()
 	d.code.SetPlaceHolder("Invite code")
 	d.nick = widget.NewEntry()
 	d.nick.SetPlaceHolder("Your pseudonym in this circle")
@@ -166,6 +165,8 @@ func (m *Main) showJoin() {
 	cancel := widget.NewButton(textCancel, nil)
 	d.join = widget.NewButton(textJoin, func() { m.submitJoin(d) })
 	d.join.Importance = widget.HighImportance
+	d.code.OnSubmitted = func(string) { m.win.Canvas().Focus(d.nick) }
+	d.nick.OnSubmitted = func(string) { m.submitJoin(d) }
 	body := container.NewVBox(d.code, d.nick, d.progress, d.status, container.NewHBox(cancel, d.join))
 	d.dialog = dialog.NewCustomWithoutButtons(textJoinCircle, sized(body, 420), m.win)
 	cancel.OnTapped = d.dialog.Hide
