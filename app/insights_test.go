@@ -14,10 +14,13 @@ func TestInsights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.h.Post(ctx, id, PostOptions{Text: "nobody answers this"}); err != nil {
+	lonely, err := c.h.Post(ctx, id, PostOptions{Text: "nobody answers this"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "B's post at A", func() bool { return findPost(t, a, id, first.ID) != nil })
+	waitFor(t, "the posts at A", func() bool {
+		return findPost(t, a, id, first.ID) != nil && findPost(t, a, id, lonely.ID) != nil
+	})
 	if _, err := a.h.Post(ctx, id, PostOptions{Text: "I am, how are you?", ReplyTo: first.ID}); err != nil {
 		t.Fatal(err)
 	}

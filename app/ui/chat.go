@@ -80,6 +80,10 @@ type ChatView struct {
 	cursor   string // pages further back; "" once the start is reached
 	loading  bool
 	ready    bool // the first page is on show
+	// follow keeps the newest message in view while rows learn their
+	// heights, until the member scrolls up.
+	follow       bool
+	bottomOffset float32
 
 	title   *widget.Label
 	conn    *widget.Label
@@ -161,7 +165,8 @@ func (c *ChatView) loadLatest() {
 	c.msgs = nil
 	c.cursor = ""
 	c.prepend(msgs)
-	c.list.ScrollToBottom()
+	c.follow = true
+	c.scrollBottom()
 	c.ready = true
 }
 
@@ -216,7 +221,20 @@ func (c *ChatView) add(msg app.Message) {
 	c.seen[msg.ID] = true
 	c.msgs = append(c.msgs, msg)
 	c.list.Refresh()
+	if c.follow || msg.Mine {
+		c.follow = true
+		c.scrollBottom()
+	}
+}
+
+// scrollBottom shows the newest message, while following.
+func (c *ChatView) scrollBottom() {
+	if !c.follow {
+		return
+	}
 	c.list.ScrollToBottom()
+	c.bottomOffset = c.list.GetScrollOffset()
+	println("DBG bottom", c.bottomOffset, len(c.msgs))
 }
 
 func (c *ChatView) submit() {
@@ -330,12 +348,19 @@ func (c *ChatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	text.SetText(body)
 	row.Refresh()
 
+	println("DBG update", id, c.follow, c.list.GetScrollOffset(), c.bottomOffset, c.list.Size().Width, c.list.Size().Height)
+	if c.follow && c.list.GetScrollOffset() < c.bottomOffset-1 {
+		c.follow = false // the member scrolled up
+	}
 	if h := row.MinSize().Height; c.heights[id] != h {
 		c.heights[id] = h
 		c.list.SetItemHeight(id, h)
+		if c.follow {
+			c.opt.Do(c.scrollBottom)
+		}
 	}
-	// Reaching the first row pages further back.
-	if id == 0 && c.ready && c.cursor != "" && !c.loading {
+	// Scrolling up to the first row pages further back.
+	if id == 0 && c.ready && !c.follow && c.cursor != "" && !c.loading {
 		c.opt.Do(c.loadEarlier)
 	}
 }

@@ -163,7 +163,7 @@ func (m *Main) selectCircle(i int) {
 	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
 	m.right.Objects = []fyne.CanvasObject{m.chat.content}
 	m.right.Refresh()
-	m.chat.list.ScrollToBottom() // now that the list has its size
+	m.chat.scrollBottom() // now that the list has its size
 }
 
 // selectID shows the circle id, if the list has it.
