@@ -86,6 +86,7 @@ type circle struct {
 	held       []heldEnvelope
 	heldBytes  int
 	after      afterPost // reactions, retractions, hidden posts
+	sched      scheduled // events and answers
 	batch      *batch    // non-nil while a batch of envelopes is received
 	pending    *batch    // received by gossip, announced, not yet written
 	flushTimer *time.Timer
@@ -162,6 +163,9 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 	}
 	if err := c.loadAfterPost(); err != nil {
 		return nil, fmt.Errorf("read reactions: %w", err)
+	}
+	if err := c.loadEvents(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
 	}
 	marks, err := h.store.HighWater(id)
 	if err != nil {
@@ -706,6 +710,12 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 
 	case envelope.Kind_KIND_ROLE_CHANGE:
 		return c.applyRoleLocked(o, author)
+
+	case envelope.Kind_KIND_EVENT:
+		return c.applyEventLocked(o, author)
+
+	case envelope.Kind_KIND_RSVP:
+		return c.applyRsvpLocked(o)
 
 	case envelope.Kind_KIND_RETRACT:
 		return c.applyRetractLocked(o)

@@ -267,6 +267,13 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 			nick = cleanName(t.rec.Nick)
 		}
 		m.Kind, m.Text = "removed", nick
+	case envelope.Kind_KIND_EVENT:
+		var ev record.Event
+		if proto.Unmarshal(rec.Body, &ev) != nil {
+			return Message{}
+		}
+		info := c.eventInfoLocked(entryKey{s.Author, s.Seq}, &ev)
+		m.Kind, m.Text = "event", info.Title+" — "+info.Start.Format("Mon 2 Jan 15:04 MST")
 	case envelope.Kind_KIND_MEMBER_LEFT:
 		m.Kind, m.Text = "left", m.AuthorNick
 	case envelope.Kind_KIND_RETENTION:

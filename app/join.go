@@ -316,6 +316,12 @@ func (c *circle) storeWelcomeLocked(items []*record.WelcomeItem) {
 		if err != nil {
 			c.log.Warn("store welcome item", "err", err)
 		}
+		if rec.Kind == envelope.Kind_KIND_EVENT {
+			var ev record.Event
+			if proto.Unmarshal(rec.Body, &ev) == nil {
+				_ = c.keepEventLocked(entryKey{s.Author, s.Seq}, &ev)
+			}
+		}
 	}
 }
 
@@ -468,7 +474,7 @@ func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
 		}
 		for _, it := range page {
 			s, rec, ok := decodeStored(it)
-			if !ok || rec.Scope == envelope.Scope_SCOPE_CIRCLE || rec.Kind != envelope.Kind_KIND_POST && rec.Kind != envelope.Kind_KIND_RESOURCE {
+			if !ok || rec.Scope == envelope.Scope_SCOPE_CIRCLE || !welcomed(rec) {
 				continue
 			}
 			if k := (entryKey{it.Author, it.Seq}); c.after.retracted[k] || c.after.hidden[k] != "" {
@@ -488,6 +494,20 @@ func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
 		cur = &storage.Cursor{Lamport: last.Lamport, Author: last.Author, Seq: last.Seq}
 	}
 	return items, nil
+}
+
+// welcomed reports whether a consented record belongs in a welcome pack:
+// posts and resources, and events not yet over.
+func welcomed(rec *envelope.Record) bool {
+	switch rec.Kind {
+	case envelope.Kind_KIND_POST, envelope.Kind_KIND_RESOURCE:
+		return true
+	case envelope.Kind_KIND_EVENT:
+		var ev record.Event
+		return proto.Unmarshal(rec.Body, &ev) == nil &&
+			time.UnixMilli(ev.StartMs).Add(time.Duration(ev.DurationMin)*time.Minute).After(time.Now())
+	}
+	return false
 }
 
 // addrsLocked are the addresses an invite or presence record gives for this

@@ -1567,6 +1567,146 @@ func (x *Retention) GetDays() uint32 {
 	return 0
 }
 
+// A scheduled session of the circle.
+type Event struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Title   string                 `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	StartMs int64                  `protobuf:"varint,2,opt,name=start_ms,json=startMs,proto3" json:"start_ms,omitempty"`
+	// IANA time zone the facilitator scheduled it in, e.g. "Europe/Berlin".
+	Zone          string `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
+	DurationMin   uint32 `protobuf:"varint,4,opt,name=duration_min,json=durationMin,proto3" json:"duration_min,omitempty"`
+	Where         string `protobuf:"bytes,5,opt,name=where,proto3" json:"where,omitempty"`
+	Description   string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Event) Reset() {
+	*x = Event{}
+	mi := &file_record_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Event) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Event) ProtoMessage() {}
+
+func (x *Event) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Event.ProtoReflect.Descriptor instead.
+func (*Event) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Event) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Event) GetStartMs() int64 {
+	if x != nil {
+		return x.StartMs
+	}
+	return 0
+}
+
+func (x *Event) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *Event) GetDurationMin() uint32 {
+	if x != nil {
+		return x.DurationMin
+	}
+	return 0
+}
+
+func (x *Event) GetWhere() string {
+	if x != nil {
+		return x.Where
+	}
+	return ""
+}
+
+func (x *Event) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// A member's answer to an event.
+type Rsvp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Event *Ref                   `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// "yes", "no" or "maybe".
+	Answer        string `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rsvp) Reset() {
+	*x = Rsvp{}
+	mi := &file_record_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rsvp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rsvp) ProtoMessage() {}
+
+func (x *Rsvp) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rsvp.ProtoReflect.Descriptor instead.
+func (*Rsvp) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Rsvp) GetEvent() *Ref {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *Rsvp) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
 var File_record_proto protoreflect.FileDescriptor
 
 const file_record_proto_rawDesc = "" +
@@ -1686,7 +1826,17 @@ const file_record_proto_rawDesc = "" +
 	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x1f\n" +
 	"\tRetention\x12\x12\n" +
-	"\x04days\x18\x01 \x01(\rR\x04days*?\n" +
+	"\x04days\x18\x01 \x01(\rR\x04days\"\xa7\x01\n" +
+	"\x05Event\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x19\n" +
+	"\bstart_ms\x18\x02 \x01(\x03R\astartMs\x12\x12\n" +
+	"\x04zone\x18\x03 \x01(\tR\x04zone\x12!\n" +
+	"\fduration_min\x18\x04 \x01(\rR\vdurationMin\x12\x14\n" +
+	"\x05where\x18\x05 \x01(\tR\x05where\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\"K\n" +
+	"\x04Rsvp\x12+\n" +
+	"\x05event\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x05event\x12\x16\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer*?\n" +
 	"\x04Role\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x00\x12\x14\n" +
 	"\x10ROLE_FACILITATOR\x10\x01\x12\x10\n" +
@@ -1705,7 +1855,7 @@ func file_record_proto_rawDescGZIP() []byte {
 }
 
 var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_record_proto_goTypes = []any{
 	(Role)(0),                  // 0: hearth.record.v1.Role
 	(*Ref)(nil),                // 1: hearth.record.v1.Ref
@@ -1731,6 +1881,8 @@ var file_record_proto_goTypes = []any{
 	(*Retract)(nil),            // 21: hearth.record.v1.Retract
 	(*Hide)(nil),               // 22: hearth.record.v1.Hide
 	(*Retention)(nil),          // 23: hearth.record.v1.Retention
+	(*Event)(nil),              // 24: hearth.record.v1.Event
+	(*Rsvp)(nil),               // 25: hearth.record.v1.Rsvp
 }
 var file_record_proto_depIdxs = []int32{
 	1,  // 0: hearth.record.v1.Post.reply_to:type_name -> hearth.record.v1.Ref
@@ -1749,11 +1901,12 @@ var file_record_proto_depIdxs = []int32{
 	5,  // 13: hearth.record.v1.InviteState.issued:type_name -> hearth.record.v1.InviteIssued
 	1,  // 14: hearth.record.v1.Retract.target:type_name -> hearth.record.v1.Ref
 	1,  // 15: hearth.record.v1.Hide.target:type_name -> hearth.record.v1.Ref
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	1,  // 16: hearth.record.v1.Rsvp.event:type_name -> hearth.record.v1.Ref
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_record_proto_init() }
@@ -1767,7 +1920,7 @@ func file_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -219,12 +219,40 @@ func (c *ChatView) add(msg app.Message) {
 		return
 	}
 	c.seen[msg.ID] = true
+	follow := c.follow || msg.Mine || c.atBottom()
 	c.msgs = append(c.msgs, msg)
 	c.list.Refresh()
-	if c.follow || msg.Mine {
+	if follow {
 		c.follow = true
 		c.scrollBottom()
 	}
+}
+
+// keepBottom scrolls to the newest message again while rows learn their
+// heights, and stops following once the bottom no longer moves, so that
+// the member's own scrolling is left alone.
+func (c *ChatView) keepBottom() {
+	if !c.follow {
+		return
+	}
+	prev := c.bottomOffset
+	c.list.ScrollToBottom()
+	c.bottomOffset = c.list.GetScrollOffset()
+	if d := c.bottomOffset - prev; d > -1 && d < 1 {
+		c.follow = false
+	}
+}
+
+// atBottom reports whether the newest messages are in view, give or take
+// half a screen.
+func (c *ChatView) atBottom() bool {
+	o := c.list.GetScrollOffset()
+	c.list.ScrollToBottom()
+	if c.list.GetScrollOffset()-o > c.list.Size().Height/2 {
+		c.list.ScrollToOffset(o)
+		return false
+	}
+	return true
 }
 
 // scrollBottom shows the newest message, while following.
@@ -234,7 +262,6 @@ func (c *ChatView) scrollBottom() {
 	}
 	c.list.ScrollToBottom()
 	c.bottomOffset = c.list.GetScrollOffset()
-	println("DBG bottom", c.bottomOffset, len(c.msgs))
 }
 
 func (c *ChatView) submit() {
@@ -348,15 +375,11 @@ func (c *ChatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	text.SetText(body)
 	row.Refresh()
 
-	println("DBG update", id, c.follow, c.list.GetScrollOffset(), c.bottomOffset, c.list.Size().Width, c.list.Size().Height)
-	if c.follow && c.list.GetScrollOffset() < c.bottomOffset-1 {
-		c.follow = false // the member scrolled up
-	}
 	if h := row.MinSize().Height; c.heights[id] != h {
 		c.heights[id] = h
 		c.list.SetItemHeight(id, h)
 		if c.follow {
-			c.opt.Do(c.scrollBottom)
+			c.opt.Do(c.keepBottom)
 		}
 	}
 	// Scrolling up to the first row pages further back.
