@@ -31,6 +31,7 @@ type backend interface {
 	members(ctx context.Context, circle string) ([]memberView, error)
 	remove(ctx context.Context, circle, member, reason string) error
 	leave(ctx context.Context, circle string) error
+	insights(ctx context.Context, circle string) (insightsView, error)
 }
 
 // postParams is what a post carries besides its circle.

@@ -50,6 +50,7 @@ const (
 	cmdMembers      = "members"
 	cmdRemove       = "remove"
 	cmdLeave        = "leave"
+	cmdInsights     = "insights"
 )
 
 // request is one control request. Which fields matter depends on Cmd.
@@ -183,6 +184,8 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 		return nil, b.remove(ctx, req.Circle, req.Member, req.Reason)
 	case cmdLeave:
 		return nil, b.leave(ctx, req.Circle)
+	case cmdInsights:
+		return b.insights(ctx, req.Circle)
 	}
 	return nil, usageErrorf("unknown control command %q", req.Cmd)
 }

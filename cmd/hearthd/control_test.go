@@ -82,6 +82,10 @@ func (f *fakeBackend) leave(ctx context.Context, circle string) error {
 	return f.record("leave %s", circle)
 }
 
+func (f *fakeBackend) insights(ctx context.Context, circle string) (insightsView, error) {
+	return insightsView{Posts: 3}, f.record("insights %s", circle)
+}
+
 // noLeaks checks, after the test and its cleanups, that it left no
 // goroutine running.
 func noLeaks(t *testing.T) {

@@ -1,0 +1,779 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/hearth-circles/hearth/app"
+	cvault "github.com/hearth-circles/hearth/crypto/vault"
+	"github.com/hearth-circles/hearth/p2p"
+)
+
+// benchKDF is the cheap key derivation of the bench's throwaway vaults; the
+// cost of the real one is measured apart (kdf_ms).
+var benchKDF = cvault.Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+
+// benchPass is the passphrase of the bench's throwaway vaults.
+const benchPass = "hearth bench throwaway vault"
+
+// benchTopic is the baseline arm's gossip topic.
+const benchTopic = "hearth-bench"
+
+// benchPayload is the size of a measured message's text (Hearth) and data
+// (baseline), so that both arms carry the same content.
+const benchPayload = 256
+
+type benchCmd struct {
+	Peers        int     `default:"10" help:"Members of the circle, and nodes of the baseline." placeholder:"N"`
+	Table        bool    `help:"Also print the figures as a table on stderr."`
+	Seconds      float64 `default:"10" help:"Length of the steady phase, in seconds." placeholder:"S"`
+	ColdMessages int     `name:"cold-messages" default:"100000" help:"Messages in the store opened for cold_open_ms." placeholder:"N"`
+
+	Rate      int           `default:"100" hidden:"" help:"Messages a second in the steady phase, per arm."`
+	Burst     int           `default:"2000" hidden:"" help:"Messages in the burst, per arm."`
+	BurstWait time.Duration `name:"burst-wait" default:"10s" hidden:"" help:"How long a burst may take to arrive."`
+	Warm      int           `default:"20" hidden:"" help:"Warm-up messages per arm."`
+	Catchup   int           `default:"2000" hidden:"" help:"Messages a returning member catches up on."`
+}
+
+func (c *benchCmd) Help() string {
+	return `Measures Hearth against raw gossipsub in this one process, on loopback,
+with no vault of yours involved: every member gets a throwaway vault (cheap
+key derivation) in a temporary directory, removed at the end.
+
+The Hearth arm is a circle of --peers members, each a real libp2p host,
+created, invited and joined through the app package; a delivery is a post
+reaching one member's event stream (sealed, signed, gossiped, validated,
+opened, verified and stored on the way). The baseline arm is --peers
+p2p nodes with the same host setup that accept every message and do nothing
+else. The arms alternate: in the steady phase each tick posts once through
+Hearth, waits half a tick (so the Hearth arm's deferred writes settle), then
+publishes once on the baseline.
+
+Prints one JSON object on stdout:
+  peers                       --peers
+  messages_per_s              steady rate per arm
+  steady_seconds              --seconds
+  latency_p50_ms, latency_p99_ms
+                              Hearth delivery latency (one post reaching one
+                              member) in the steady phase, one sender
+  baseline_latency_p50_ms, baseline_latency_p99_ms
+                              the same for raw gossipsub
+  latency_p50_ratio, latency_p99_ratio
+                              Hearth over baseline
+  alone_latency_p50_ms, alone_latency_p99_ms, baseline_alone_latency_p50_ms,
+  baseline_alone_latency_p99_ms
+                              the same in the CPU phases below, where each arm
+                              runs alone at the same rate
+  steady_delivered_pct, baseline_steady_delivered_pct
+                              deliveries seen in the steady phase, of those due
+  burst_messages              --burst messages posted at once by one member
+  burst_delivered_pct, baseline_burst_delivered_pct
+                              share of the burst's deliveries (every message to
+                              every other member) within 10 s of the first
+                              send, sending included
+  burst_seconds, baseline_burst_seconds
+                              time until the last delivery counted
+  cpu_us_per_delivery, baseline_cpu_us_per_delivery
+                              process CPU time (getrusage) ÷ deliveries, over a
+                              steady phase of half of --seconds where only that
+                              arm runs (both arms' idle hosts are included)
+  cpu_ratio                   Hearth over baseline
+  idle_cpu_ms_per_s           process CPU a second with both arms connected
+                              and idle, measured just before
+  cpu_net_us_per_delivery, baseline_cpu_net_us_per_delivery, cpu_net_ratio
+                              the same less the idle CPU of the phase's length
+  cold_messages               --cold-messages
+  cold_open_ms                unlock a vault whose circle holds that many posts
+                              (cheap key derivation), load it, and read its
+                              latest page of 50
+  kdf_ms                      one key derivation with the default settings
+  cold_open_with_kdf_ms       their sum: what a member waits at unlock
+  cold_write_per_s            how fast the posts were written (offline, through
+                              Hearth's own post path)
+  catchup_messages            messages posted while one member was offline
+  catchup_seconds             from that member coming back online (vault
+                              already unlocked) until its history has the last
+  catchup_envelopes_per_s     their quotient
+  peak_rss_mb                 peak resident memory of the process (getrusage)
+  wall_seconds                the whole run
+
+Tune --cold-messages down for a quick run; --table adds a readable table on
+stderr.`
+}
+
+func (c *benchCmd) Validate() error {
+	switch {
+	case c.Peers < 2:
+		return fmt.Errorf("--peers must be at least 2")
+	case c.Seconds <= 0 || math.IsNaN(c.Seconds) || c.Seconds > 3600:
+		return fmt.Errorf("--seconds must be between 0 and 3600")
+	case c.ColdMessages < 1:
+		return fmt.Errorf("--cold-messages must be at least 1")
+	case c.Rate < 1 || c.Rate > 10000:
+		return fmt.Errorf("--rate must be between 1 and 10000")
+	case c.Burst < 1:
+		return fmt.Errorf("--burst must be at least 1")
+	case c.BurstWait <= 0:
+		return fmt.Errorf("--burst-wait must be positive")
+	case c.Warm < 0:
+		return fmt.Errorf("--warm must not be negative")
+	case c.Catchup < 1:
+		return fmt.Errorf("--catchup must be at least 1")
+	}
+	return nil
+}
+
+// benchResult is the JSON the bench prints.
+type benchResult struct {
+	Peers        int     `json:"peers"`
+	Rate         int     `json:"messages_per_s"`
+	SteadySecond float64 `json:"steady_seconds"`
+
+	LatencyP50     float64 `json:"latency_p50_ms"`
+	LatencyP99     float64 `json:"latency_p99_ms"`
+	BaseLatencyP50 float64 `json:"baseline_latency_p50_ms"`
+	BaseLatencyP99 float64 `json:"baseline_latency_p99_ms"`
+	LatencyP50Rat  float64 `json:"latency_p50_ratio"`
+	LatencyP99Rat  float64 `json:"latency_p99_ratio"`
+	AloneP50       float64 `json:"alone_latency_p50_ms"`
+	AloneP99       float64 `json:"alone_latency_p99_ms"`
+	BaseAloneP50   float64 `json:"baseline_alone_latency_p50_ms"`
+	BaseAloneP99   float64 `json:"baseline_alone_latency_p99_ms"`
+	SteadyPct      float64 `json:"steady_delivered_pct"`
+	BaseSteadyPct  float64 `json:"baseline_steady_delivered_pct"`
+
+	BurstMessages int     `json:"burst_messages"`
+	BurstPct      float64 `json:"burst_delivered_pct"`
+	BaseBurstPct  float64 `json:"baseline_burst_delivered_pct"`
+	BurstSec      float64 `json:"burst_seconds"`
+	BaseBurstSec  float64 `json:"baseline_burst_seconds"`
+
+	CPU        float64 `json:"cpu_us_per_delivery"`
+	BaseCPU    float64 `json:"baseline_cpu_us_per_delivery"`
+	CPURat     float64 `json:"cpu_ratio"`
+	IdleCPU    float64 `json:"idle_cpu_ms_per_s"`
+	NetCPU     float64 `json:"cpu_net_us_per_delivery"`
+	BaseNetCPU float64 `json:"baseline_cpu_net_us_per_delivery"`
+	NetCPURat  float64 `json:"cpu_net_ratio"`
+
+	ColdMessages int     `json:"cold_messages"`
+	ColdOpen     float64 `json:"cold_open_ms"`
+	KDF          float64 `json:"kdf_ms"`
+	ColdWithKDF  float64 `json:"cold_open_with_kdf_ms"`
+	ColdWrite    float64 `json:"cold_write_per_s"`
+
+	CatchupMessages int     `json:"catchup_messages"`
+	CatchupSec      float64 `json:"catchup_seconds"`
+	CatchupRate     float64 `json:"catchup_envelopes_per_s"`
+
+	PeakRSS float64 `json:"peak_rss_mb"`
+	Wall    float64 `json:"wall_seconds"`
+}
+
+func (c *benchCmd) Run(ctx context.Context, e *env) error {
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "hearthd-bench-")
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	r := benchResult{
+		Peers: c.Peers, Rate: c.Rate, SteadySecond: c.Seconds, BurstMessages: c.Burst,
+		ColdMessages: c.ColdMessages, CatchupMessages: c.Catchup,
+	}
+	if err := c.runNetwork(ctx, dir, &r); err != nil {
+		return err
+	}
+	if err := c.runCold(ctx, dir, &r); err != nil {
+		return err
+	}
+	_, maxRSS, err := processUsage()
+	if err != nil {
+		return fmt.Errorf("bench: resource usage: %w", err)
+	}
+	r.PeakRSS = round(float64(maxRSS) / (1 << 20))
+	r.Wall = round(time.Since(start).Seconds())
+
+	if c.Table {
+		if err := writeBenchTable(e.stderr, &r); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(e.stdout)
+	return enc.Encode(&r)
+}
+
+// tracker matches deliveries to the time their message was sent. Keys not
+// sent in the current phase (late arrivals of an earlier one) are ignored,
+// and so are deliveries after the phase's cutoff, if it has one.
+type tracker struct {
+	mu     sync.Mutex
+	sent   map[string]time.Time
+	lat    []time.Duration
+	n      int
+	last   time.Time
+	cutoff time.Time
+}
+
+func newTracker() *tracker {
+	return &tracker{sent: map[string]time.Time{}}
+}
+
+func (t *tracker) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.sent)
+	t.lat, t.n, t.last, t.cutoff = nil, 0, time.Time{}, time.Time{}
+}
+
+// setCutoff makes deliveries after at not count in the current phase.
+func (t *tracker) setCutoff(at time.Time) {
+	t.mu.Lock()
+	t.cutoff = at
+	t.mu.Unlock()
+}
+
+func (t *tracker) send(key string, at time.Time) {
+	t.mu.Lock()
+	t.sent[key] = at
+	t.mu.Unlock()
+}
+
+func (t *tracker) deliver(key string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.sent[key]
+	if !ok || (!t.cutoff.IsZero() && at.After(t.cutoff)) {
+		return
+	}
+	t.lat = append(t.lat, at.Sub(s))
+	t.n++
+	t.last = at
+}
+
+// count returns the deliveries of the current phase and when the last came.
+func (t *tracker) count() (int, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n, t.last
+}
+
+func (t *tracker) latencies() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.lat)
+}
+
+// waitFor polls until the current phase has want deliveries, ctx ends or
+// the deadline passes; it reports whether all arrived.
+func (t *tracker) waitFor(ctx context.Context, want int, deadline time.Time) bool {
+	for {
+		if n, _ := t.count(); n >= want {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// keyOf takes the message key from a measured text or payload: the part
+// before the first space.
+func keyOf(s string) string {
+	k, _, _ := strings.Cut(s, " ")
+	return k
+}
+
+// benchText is a measured message: its key, padded to benchPayload bytes.
+func benchText(key string) string {
+	return key + " " + strings.Repeat("x", max(0, benchPayload-len(key)-1))
+}
+
+// arm is one side of the comparison: a sender and the tracker its receivers
+// report to.
+type arm struct {
+	tr   *tracker
+	send func(ctx context.Context, key string) error
+}
+
+func (a *arm) post(ctx context.Context, key string) error {
+	a.tr.send(key, time.Now())
+	return a.send(ctx, key)
+}
+
+// runNetwork builds both arms and runs the steady, CPU and burst phases.
+func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (err error) {
+	var wg sync.WaitGroup
+	var closers []func() error
+	defer func() {
+		for _, f := range slices.Backward(closers) {
+			err = errors.Join(err, f())
+		}
+		wg.Wait()
+	}()
+
+	// The Hearth arm: a circle of c.Peers members.
+	hearths := make([]*app.Hearth, c.Peers)
+	vaults := make([]*app.Vault, c.Peers)
+	for i := range hearths {
+		v, err := app.CreateVaultWithParams(fmt.Sprintf("%s/member%d", dir, i), []byte(benchPass), benchKDF)
+		if err != nil {
+			return fmt.Errorf("bench: create vault: %w", err)
+		}
+		closers = append(closers, v.Close)
+		vaults[i] = v
+		h, err := app.New(v, app.Options{Listen: app.DefaultListen})
+		if err != nil {
+			return fmt.Errorf("bench: start: %w", err)
+		}
+		closers = append(closers, h.Close)
+		if err := h.Online(ctx); err != nil {
+			return fmt.Errorf("bench: online: %w", err)
+		}
+		hearths[i] = h
+	}
+	id, err := hearths[0].CreateCircle(ctx, "bench", "m0")
+	if err != nil {
+		return fmt.Errorf("bench: create circle: %w", err)
+	}
+	for i := 1; i < c.Peers; i++ {
+		code, err := hearths[0].Invite(ctx, id, app.InviteOptions{})
+		if err != nil {
+			return fmt.Errorf("bench: invite: %w", err)
+		}
+		if _, err := hearths[i].Join(ctx, code, fmt.Sprintf("m%d", i)); err != nil {
+			return fmt.Errorf("bench: join: %w", err)
+		}
+	}
+	hearthArm := &arm{tr: newTracker()}
+	hearthArm.send = func(ctx context.Context, key string) error {
+		_, err := hearths[0].Post(ctx, id, app.PostOptions{Text: benchText(key)})
+		return err
+	}
+	for _, h := range hearths[1:] {
+		ch, cancel := h.Subscribe()
+		closers = append(closers, func() error { cancel(); return nil })
+		wg.Go(func() {
+			for ev := range ch {
+				if ev.Kind == app.EventMessage && ev.Message != nil && ev.Message.Kind == "post" {
+					hearthArm.tr.deliver(keyOf(ev.Message.Text), time.Now())
+				}
+			}
+		})
+	}
+
+	// The baseline arm: raw gossipsub on the same host setup.
+	baseArm := &arm{tr: newTracker()}
+	nodes := make([]*p2p.Node, c.Peers)
+	for i := range nodes {
+		key, _, err := crypto.GenerateEd25519Key(nil)
+		if err != nil {
+			return fmt.Errorf("bench: key: %w", err)
+		}
+		n, err := p2p.New(ctx, p2p.Config{
+			Key:      key,
+			Listen:   app.DefaultListen,
+			Validate: func(p2p.Message) p2p.Verdict { return p2p.Accept },
+			Receive: func(m p2p.Message) {
+				baseArm.tr.deliver(keyOf(string(m.Data)), time.Now())
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("bench: baseline node: %w", err)
+		}
+		closers = append(closers, n.Close)
+		nodes[i] = n
+	}
+	for _, n := range nodes {
+		for _, o := range nodes {
+			n.Allow(o.ID())
+		}
+		if err := n.Join(benchTopic); err != nil {
+			return fmt.Errorf("bench: baseline join: %w", err)
+		}
+	}
+	for i := range nodes {
+		for j := i + 1; j < len(nodes); j++ {
+			if err := nodes[i].Connect(ctx, peer.AddrInfo{ID: nodes[j].ID(), Addrs: nodes[j].Addrs()}); err != nil {
+				return fmt.Errorf("bench: baseline connect: %w", err)
+			}
+		}
+	}
+	baseArm.send = func(ctx context.Context, key string) error {
+		return nodes[0].Publish(ctx, benchTopic, []byte(benchText(key)))
+	}
+
+	// Warm up: every member sees every other online, then messages reach
+	// everyone on both arms.
+	if err := waitOnline(ctx, hearths, id); err != nil {
+		return err
+	}
+	others := c.Peers - 1
+	for _, a := range []*arm{hearthArm, baseArm} {
+		for i := range c.Warm {
+			a.tr.reset()
+			if err := a.post(ctx, fmt.Sprintf("w%d", i)); err != nil {
+				return fmt.Errorf("bench: warm-up: %w", err)
+			}
+			if !a.tr.waitFor(ctx, others, time.Now().Add(20*time.Second)) {
+				return errors.New("bench: warm-up message did not reach every peer within 20 s")
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	// Steady phase, both arms interleaved.
+	ticks := max(1, int(c.Seconds*float64(c.Rate)))
+	if err := c.steady(ctx, "s", ticks, hearthArm, baseArm); err != nil {
+		return err
+	}
+	hl, bl := hearthArm.tr.latencies(), baseArm.tr.latencies()
+	if len(hl) == 0 || len(bl) == 0 {
+		return errors.New("bench: no deliveries in the steady phase")
+	}
+	r.LatencyP50, r.LatencyP99 = quantileMs(hl, 0.5), quantileMs(hl, 0.99)
+	r.BaseLatencyP50, r.BaseLatencyP99 = quantileMs(bl, 0.5), quantileMs(bl, 0.99)
+	r.LatencyP50Rat = ratio(r.LatencyP50, r.BaseLatencyP50)
+	r.LatencyP99Rat = ratio(r.LatencyP99, r.BaseLatencyP99)
+	r.SteadyPct = pct(len(hl), ticks*others)
+	r.BaseSteadyPct = pct(len(bl), ticks*others)
+
+	// CPU: the process idle, then each arm alone, for half the steady
+	// phase each.
+	cpuTicks := max(1, ticks/2)
+	cpuSpan := time.Duration(cpuTicks) * time.Second / time.Duration(c.Rate)
+	idle0, _, err := processUsage()
+	if err != nil {
+		return fmt.Errorf("bench: resource usage: %w", err)
+	}
+	idleStart := time.Now()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(cpuSpan):
+	}
+	idle1, _, err := processUsage()
+	if err != nil {
+		return fmt.Errorf("bench: resource usage: %w", err)
+	}
+	idlePerS := float64((idle1 - idle0).Microseconds()) / time.Since(idleStart).Seconds() // µs of CPU a second
+	r.IdleCPU = round(idlePerS / 1000)
+	for _, x := range []struct {
+		a             *arm
+		out, net      *float64
+		aloneP50, p99 *float64
+	}{
+		{hearthArm, &r.CPU, &r.NetCPU, &r.AloneP50, &r.AloneP99},
+		{baseArm, &r.BaseCPU, &r.BaseNetCPU, &r.BaseAloneP50, &r.BaseAloneP99},
+	} {
+		cpu0, _, err := processUsage()
+		if err != nil {
+			return fmt.Errorf("bench: resource usage: %w", err)
+		}
+		start := time.Now()
+		if err := c.steady(ctx, "c", cpuTicks, x.a); err != nil {
+			return err
+		}
+		cpu1, _, err := processUsage()
+		if err != nil {
+			return fmt.Errorf("bench: resource usage: %w", err)
+		}
+		span := time.Since(start).Seconds()
+		n, _ := x.a.tr.count()
+		if n == 0 {
+			return errors.New("bench: no deliveries in the cpu phase")
+		}
+		used := float64((cpu1 - cpu0).Microseconds())
+		*x.out = round(used / float64(n))
+		*x.net = round(max(0, used-idlePerS*span) / float64(n))
+		lat := x.a.tr.latencies()
+		*x.aloneP50, *x.p99 = quantileMs(lat, 0.5), quantileMs(lat, 0.99)
+	}
+	r.CPURat = ratio(r.CPU, r.BaseCPU)
+	r.NetCPURat = ratio(r.NetCPU, r.BaseNetCPU)
+
+	// Burst: c.Burst messages at once from one member, each arm in turn.
+	for _, x := range []struct {
+		a        *arm
+		pct, sec *float64
+	}{{hearthArm, &r.BurstPct, &r.BurstSec}, {baseArm, &r.BaseBurstPct, &r.BaseBurstSec}} {
+		x.a.tr.reset()
+		start := time.Now()
+		deadline := start.Add(c.BurstWait)
+		x.a.tr.setCutoff(deadline)
+		for i := range c.Burst {
+			if err := x.a.post(ctx, fmt.Sprintf("b%d", i)); err != nil {
+				return fmt.Errorf("bench: burst: %w", err)
+			}
+		}
+		want := c.Burst * others
+		x.a.tr.waitFor(ctx, want, deadline)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, last := x.a.tr.count()
+		*x.pct = pct(n, want)
+		if n > 0 {
+			*x.sec = round(last.Sub(start).Seconds())
+		}
+		time.Sleep(settleTime) // let the Hearth arm's writes finish
+	}
+
+	return c.catchup(ctx, hearths, vaults, id, &closers, r)
+}
+
+// catchup takes the last member offline, posts c.Catchup messages from the
+// first, brings the last back and times until its history holds the last
+// of them. Sync sends each author's records in order, so the last one
+// present means all are. What it opens is added to closers.
+func (c *benchCmd) catchup(ctx context.Context, hearths []*app.Hearth, vaults []*app.Vault, id app.CircleID, closers *[]func() error, r *benchResult) error {
+	k := len(hearths) - 1
+	home := vaults[k].Home()
+	if err := errors.Join(hearths[k].Close(), vaults[k].Close()); err != nil {
+		return fmt.Errorf("bench: take a member offline: %w", err)
+	}
+	last := ""
+	for i := range c.Catchup {
+		last = fmt.Sprintf("k%d", i)
+		if _, err := hearths[0].Post(ctx, id, app.PostOptions{Text: benchText(last)}); err != nil {
+			return fmt.Errorf("bench: catch-up posts: %w", err)
+		}
+	}
+	time.Sleep(settleTime)
+
+	v, err := app.UnlockVault(home, []byte(benchPass))
+	if err != nil {
+		return fmt.Errorf("bench: unlock: %w", err)
+	}
+	*closers = append(*closers, v.Close)
+	h, err := app.New(v, app.Options{Listen: app.DefaultListen})
+	if err != nil {
+		return fmt.Errorf("bench: start: %w", err)
+	}
+	*closers = append(*closers, h.Close)
+	start := time.Now()
+	if err := h.Online(ctx); err != nil {
+		return fmt.Errorf("bench: online: %w", err)
+	}
+	deadline := start.Add(120 * time.Second)
+	for {
+		page, err := h.History(id, "", 5)
+		if err != nil {
+			return fmt.Errorf("bench: history: %w", err)
+		}
+		if slices.ContainsFunc(page, func(m app.Message) bool { return keyOf(m.Text) == last }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("bench: a returning member did not catch up within 120 s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	took := time.Since(start)
+	r.CatchupSec = round(took.Seconds())
+	r.CatchupRate = round(float64(c.Catchup) / took.Seconds())
+	return nil
+}
+
+// settleTime is how long the Hearth arm's deferred writes (a group commit
+// of a few milliseconds) are given before the other arm is timed.
+const settleTime = 20 * time.Millisecond
+
+// steady sends ticks messages on each arm at c.Rate a second, the arms
+// spaced evenly within each tick, then waits for stragglers (at most 5 s).
+func (c *benchCmd) steady(ctx context.Context, prefix string, ticks int, arms ...*arm) error {
+	for _, a := range arms {
+		a.tr.reset()
+	}
+	period := time.Second / time.Duration(c.Rate)
+	slot := period / time.Duration(len(arms))
+	start := time.Now()
+	for i := range ticks {
+		for j, a := range arms {
+			at := start.Add(time.Duration(i)*period + time.Duration(j)*slot)
+			if d := time.Until(at); d > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(d):
+				}
+			}
+			if err := a.post(ctx, fmt.Sprintf("%s%d", prefix, i)); err != nil {
+				return fmt.Errorf("bench: steady phase: %w", err)
+			}
+		}
+	}
+	want := ticks * (c.Peers - 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for _, a := range arms {
+		a.tr.waitFor(ctx, want, deadline)
+	}
+	time.Sleep(settleTime)
+	return ctx.Err()
+}
+
+// waitOnline waits until every member sees every member online.
+func waitOnline(ctx context.Context, hearths []*app.Hearth, id app.CircleID) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for _, h := range hearths {
+		for {
+			ms, err := h.Members(id)
+			if err != nil {
+				return fmt.Errorf("bench: members: %w", err)
+			}
+			online := 0
+			for _, m := range ms {
+				if m.Online {
+					online++
+				}
+			}
+			if online == len(hearths) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("bench: circle did not connect within 60 s: %d of %d online", online, len(hearths))
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// runCold writes c.ColdMessages posts into a fresh vault offline, closes it
+// and times opening it to its latest page. The posts go through Hearth's
+// own post path (sealed, signed and stored as a member's own posts are), so
+// the store holds exactly what a real one would.
+func (c *benchCmd) runCold(ctx context.Context, dir string, r *benchResult) (err error) {
+	home := dir + "/cold"
+	v, err := app.CreateVaultWithParams(home, []byte(benchPass), benchKDF)
+	if err != nil {
+		return fmt.Errorf("bench: create vault: %w", err)
+	}
+	h, err := app.New(v, app.Options{})
+	if err != nil {
+		v.Close()
+		return fmt.Errorf("bench: start: %w", err)
+	}
+	id, err := h.CreateCircle(ctx, "cold", "m0")
+	start := time.Now()
+	for i := 0; err == nil && i < c.ColdMessages; i++ {
+		if i%1024 == 0 {
+			err = ctx.Err()
+		}
+		if err == nil {
+			_, err = h.Post(ctx, id, app.PostOptions{Text: benchText(fmt.Sprintf("c%d", i))})
+		}
+	}
+	written := time.Since(start)
+	err = errors.Join(err, h.Close(), v.Close())
+	if err != nil {
+		return fmt.Errorf("bench: write the cold store: %w", err)
+	}
+	r.ColdWrite = round(float64(c.ColdMessages) / written.Seconds())
+
+	start = time.Now()
+	v, err = app.UnlockVault(home, []byte(benchPass))
+	if err != nil {
+		return fmt.Errorf("bench: unlock: %w", err)
+	}
+	defer func() { err = errors.Join(err, v.Close()) }()
+	h, err = app.New(v, app.Options{})
+	if err != nil {
+		return fmt.Errorf("bench: start: %w", err)
+	}
+	defer func() { err = errors.Join(err, h.Close()) }()
+	page, err := h.History(id, "", 50)
+	if err != nil {
+		return fmt.Errorf("bench: history: %w", err)
+	}
+	r.ColdOpen = ms(time.Since(start))
+	if want := min(50, c.ColdMessages); len(page) < want {
+		return fmt.Errorf("bench: latest page holds %d messages, want at least %d", len(page), want)
+	}
+
+	header, _, err := cvault.New([]byte(benchPass), cvault.DefaultParams)
+	if err != nil {
+		return fmt.Errorf("bench: kdf: %w", err)
+	}
+	start = time.Now()
+	if _, err := cvault.Open(header, []byte(benchPass)); err != nil {
+		return fmt.Errorf("bench: kdf: %w", err)
+	}
+	r.KDF = ms(time.Since(start))
+	r.ColdWithKDF = round(r.ColdOpen + r.KDF)
+	return nil
+}
+
+// quantileMs is the p-quantile of ds (nearest rank below) in milliseconds.
+func quantileMs(ds []time.Duration, p float64) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return ms(s[int(p*float64(len(s)-1))])
+}
+
+func ms(d time.Duration) float64 { return round(float64(d.Microseconds()) / 1000) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return round(a / b)
+}
+
+func pct(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return round(100 * float64(n) / float64(of))
+}
+
+// round keeps three decimals.
+func round(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// writeBenchTable prints the figures side by side.
+func writeBenchTable(w io.Writer, r *benchResult) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%d peers, loopback\tHearth\traw gossipsub\tratio\t\n", r.Peers)
+	fmt.Fprintf(tw, "latency p50 (ms)\t%.3f\t%.3f\t%.2f\t\n", r.LatencyP50, r.BaseLatencyP50, r.LatencyP50Rat)
+	fmt.Fprintf(tw, "latency p99 (ms)\t%.3f\t%.3f\t%.2f\t\n", r.LatencyP99, r.BaseLatencyP99, r.LatencyP99Rat)
+	fmt.Fprintf(tw, "latency p50 alone (ms)\t%.3f\t%.3f\t%.2f\t\n", r.AloneP50, r.BaseAloneP50, ratio(r.AloneP50, r.BaseAloneP50))
+	fmt.Fprintf(tw, "latency p99 alone (ms)\t%.3f\t%.3f\t%.2f\t\n", r.AloneP99, r.BaseAloneP99, ratio(r.AloneP99, r.BaseAloneP99))
+	fmt.Fprintf(tw, "steady delivered (%%)\t%.1f\t%.1f\t\t\n", r.SteadyPct, r.BaseSteadyPct)
+	fmt.Fprintf(tw, "burst of %d delivered (%%)\t%.1f\t%.1f\t\t\n", r.BurstMessages, r.BurstPct, r.BaseBurstPct)
+	fmt.Fprintf(tw, "burst last delivery (s)\t%.3f\t%.3f\t\t\n", r.BurstSec, r.BaseBurstSec)
+	fmt.Fprintf(tw, "cpu per delivery (µs)\t%.1f\t%.1f\t%.2f\t\n", r.CPU, r.BaseCPU, r.CPURat)
+	fmt.Fprintf(tw, "  less idle (µs)\t%.1f\t%.1f\t%.2f\t\n", r.NetCPU, r.BaseNetCPU, r.NetCPURat)
+	fmt.Fprintf(tw, "idle cpu (ms/s)\t%.1f\t\t\t\n", r.IdleCPU)
+	fmt.Fprintf(tw, "cold open, %d msgs (ms)\t%.3f\t\t\t\n", r.ColdMessages, r.ColdOpen)
+	fmt.Fprintf(tw, "key derivation (ms)\t%.3f\t\t\t\n", r.KDF)
+	fmt.Fprintf(tw, "catch-up of %d (envelopes/s)\t%.0f\t\t\t\n", r.CatchupMessages, r.CatchupRate)
+	fmt.Fprintf(tw, "peak rss (MB)\t%.1f\t\t\t\n", r.PeakRSS)
+	fmt.Fprintf(tw, "wall (s)\t%.1f\t\t\t\n", r.Wall)
+	return tw.Flush()
+}
