@@ -32,6 +32,8 @@ type backend interface {
 	remove(ctx context.Context, circle, member, reason string) error
 	leave(ctx context.Context, circle string) error
 	insights(ctx context.Context, circle string) (insightsView, error)
+	guidelines(ctx context.Context, circle string, accept bool, set string) (guidelinesView, error)
+	moderate(ctx context.Context, circle string, m moderation) error
 }
 
 // postParams is what a post carries besides its circle.

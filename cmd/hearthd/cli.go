@@ -28,19 +28,25 @@ type cli struct {
 	Home    string `help:"Vault directory (default: $HEARTH_HOME, else $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)." placeholder:"DIR"`
 	Verbose bool   `short:"v" help:"Log to stderr."`
 
-	Init     initCmd     `cmd:"" help:"Create the vault in the home directory."`
-	Serve    serveCmd    `cmd:"" help:"Stay online for all circles until interrupted; prints \"ready\" once listening."`
-	Circle   circleCmd   `cmd:"" help:"Create or list circles."`
-	Invite   inviteCmd   `cmd:"" help:"Make an invite code for a circle and print it."`
-	Join     joinCmd     `cmd:"" help:"Join a circle with an invite code (accepting its guidelines); prints the circle id once admitted."`
-	Post     postCmd     `cmd:"" help:"Post to a circle."`
-	Read     readCmd     `cmd:"" help:"Show a circle's latest messages, oldest first."`
-	Members  membersCmd  `cmd:"" help:"List a circle's members."`
-	Remove   removeCmd   `cmd:"" help:"Remove a member from a circle (facilitators only); prints nothing on success."`
-	Leave    leaveCmd    `cmd:"" help:"Leave a circle and forget it in this vault; prints nothing on success."`
-	Insights insightsCmd `cmd:"" help:"A circle's local insights for facilitators (posts per week, active members, unanswered posts, median time to first reply), computed here and sent nowhere."`
-	Wipe     wipeCmd     `cmd:"" help:"Panic wipe: destroy this vault at once, without its passphrase (needs --yes)."`
-	Bench    benchCmd    `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
+	Init       initCmd       `cmd:"" help:"Create the vault in the home directory."`
+	Serve      serveCmd      `cmd:"" help:"Stay online for all circles until interrupted; prints \"ready\" once listening."`
+	Circle     circleCmd     `cmd:"" help:"Create or list circles."`
+	Invite     inviteCmd     `cmd:"" help:"Make an invite code for a circle and print it."`
+	Join       joinCmd       `cmd:"" help:"Join a circle with an invite code (accepting its guidelines); prints the circle id once admitted."`
+	Post       postCmd       `cmd:"" help:"Post to a circle."`
+	Read       readCmd       `cmd:"" help:"Show a circle's latest messages, oldest first."`
+	Members    membersCmd    `cmd:"" help:"List a circle's members."`
+	Remove     removeCmd     `cmd:"" help:"Remove a member from a circle (facilitators only); prints nothing on success."`
+	Leave      leaveCmd      `cmd:"" help:"Leave a circle and forget it in this vault; prints nothing on success."`
+	Insights   insightsCmd   `cmd:"" help:"A circle's local insights for facilitators (posts per week, active members, unanswered posts, median time to first reply), computed here and sent nowhere."`
+	Wipe       wipeCmd       `cmd:"" help:"Panic wipe: destroy this vault at once, without its passphrase (needs --yes)."`
+	Guidelines guidelinesCmd `cmd:"" help:"Show a circle's guidelines; --accept them; facilitators --set new ones."`
+	Retention  retentionCmd  `cmd:"" help:"Set how long a circle's messages are kept (facilitators)."`
+	Role       roleCmd       `cmd:"" help:"Make a member a co-facilitator, or a member again (facilitators)."`
+	Hide       hideCmd       `cmd:"" help:"Hide a post for everyone, with a reason (facilitators)."`
+	Retract    retractCmd    `cmd:"" help:"Withdraw one of your posts for everyone."`
+	React      reactCmd      `cmd:"" help:"React to a post gently (I hear you, Thank you, Sending strength)."`
+	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 
 type initCmd struct{}

@@ -51,6 +51,8 @@ const (
 	cmdRemove       = "remove"
 	cmdLeave        = "leave"
 	cmdInsights     = "insights"
+	cmdGuidelines   = "guidelines"
+	cmdModerate     = "moderate"
 )
 
 // request is one control request. Which fields matter depends on Cmd.
@@ -71,6 +73,9 @@ type request struct {
 	// Member is a member id, 32 lowercase hex characters.
 	Member string `json:"member,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Accept accepts a circle's guidelines (cmd guidelines).
+	Accept     bool        `json:"accept,omitempty"`
+	Moderation *moderation `json:"moderation,omitempty"`
 }
 
 // response is one control response.
@@ -186,6 +191,13 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 		return nil, b.leave(ctx, req.Circle)
 	case cmdInsights:
 		return b.insights(ctx, req.Circle)
+	case cmdGuidelines:
+		return b.guidelines(ctx, req.Circle, req.Accept, req.Text)
+	case cmdModerate:
+		if req.Moderation == nil {
+			return nil, usageErrorf("moderate: nothing to do")
+		}
+		return nil, b.moderate(ctx, req.Circle, *req.Moderation)
 	}
 	return nil, usageErrorf("unknown control command %q", req.Cmd)
 }

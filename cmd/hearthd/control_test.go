@@ -86,6 +86,14 @@ func (f *fakeBackend) insights(ctx context.Context, circle string) (insightsView
 	return insightsView{Posts: 3}, f.record("insights %s", circle)
 }
 
+func (f *fakeBackend) guidelines(ctx context.Context, circle string, accept bool, set string) (guidelinesView, error) {
+	return guidelinesView{Version: 1}, f.record("guidelines %s %v %q", circle, accept, set)
+}
+
+func (f *fakeBackend) moderate(ctx context.Context, circle string, m moderation) error {
+	return f.record("moderate %s %+v", circle, m)
+}
+
 // noLeaks checks, after the test and its cleanups, that it left no
 // goroutine running.
 func noLeaks(t *testing.T) {

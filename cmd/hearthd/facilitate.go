@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -95,4 +97,204 @@ func (c *wipeCmd) Run(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "wiped the vault in %s\n", e.home)
 	return nil
+}
+
+// guidelinesView is a circle's guidelines as the command line shows them.
+type guidelinesView struct {
+	Text     string `json:"text"`
+	Version  uint32 `json:"version"`
+	Accepted bool   `json:"accepted"`
+}
+
+func (l *local) guidelines(ctx context.Context, circle string, accept bool, set string) (guidelinesView, error) {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return guidelinesView{}, err
+	}
+	switch {
+	case set != "":
+		err = l.h.SetGuidelines(ctx, id, set)
+	case accept:
+		err = l.h.AcceptGuidelines(ctx, id)
+	}
+	if err != nil {
+		return guidelinesView{}, fmt.Errorf("guidelines: %w", err)
+	}
+	g, err := l.h.Guidelines(id)
+	if err != nil {
+		return guidelinesView{}, fmt.Errorf("guidelines: %w", err)
+	}
+	return guidelinesView{Text: g.Text, Version: g.Version, Accepted: g.Accepted}, nil
+}
+
+func (r *remote) guidelines(ctx context.Context, circle string, accept bool, set string) (guidelinesView, error) {
+	var v guidelinesView
+	err := r.call(ctx, request{Cmd: cmdGuidelines, Circle: circle, Accept: accept, Text: set}, &v)
+	return v, err
+}
+
+// moderate carries the small signed acts of a circle: a facilitator's
+// retention, role and hiding, and any member's reaction or retraction.
+type moderation struct {
+	Action   string `json:"action"` // retention, role, hide, retract, react
+	Days     int    `json:"days,omitempty"`
+	Member   string `json:"member,omitempty"`
+	Role     string `json:"role,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Reaction string `json:"reaction,omitempty"`
+}
+
+func (l *local) moderate(ctx context.Context, circle string, m moderation) error {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return err
+	}
+	switch m.Action {
+	case "retention":
+		err = l.h.SetRetention(ctx, id, m.Days)
+	case "role":
+		member, perr := parseMember(m.Member)
+		if perr != nil {
+			return perr
+		}
+		role := app.RoleMember
+		switch m.Role {
+		case "facilitator":
+			role = app.RoleFacilitator
+		case "member":
+		default:
+			return usageErrorf("role %q: want facilitator or member", m.Role)
+		}
+		err = l.h.SetRole(ctx, id, member, role)
+	case "hide":
+		err = l.h.Hide(ctx, id, m.Message, m.Reason)
+	case "retract":
+		err = l.h.Retract(ctx, id, m.Message)
+	case "react":
+		err = l.h.React(ctx, id, m.Message, m.Reaction)
+	default:
+		return usageErrorf("unknown action %q", m.Action)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", m.Action, err)
+	}
+	return nil
+}
+
+func (r *remote) moderate(ctx context.Context, circle string, m moderation) error {
+	return r.call(ctx, request{Cmd: cmdModerate, Circle: circle, Moderation: &m}, nil)
+}
+
+type guidelinesCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Accept bool   `help:"Accept the current guidelines (needed before posting)."`
+	Set    string `help:"Facilitators: replace the guidelines with the text of this file; every member accepts the new version before posting again." type:"existingfile" placeholder:"FILE"`
+	JSON   bool   `name:"json" help:"One JSON object: text, version, accepted."`
+}
+
+func (c *guidelinesCmd) Validate() error { return checkCircleFlag(c.Circle) }
+
+func (c *guidelinesCmd) Run(ctx context.Context, e *env) error {
+	var set string
+	if c.Set != "" {
+		b, err := readSmallFile(c.Set, 64<<10)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		set = string(b)
+	}
+	return e.withBackend(ctx, func(b backend) error {
+		g, err := b.guidelines(ctx, c.Circle, c.Accept, set)
+		if err != nil {
+			return err
+		}
+		if c.JSON {
+			return writeJSONLines(e.stdout, []guidelinesView{g})
+		}
+		state := "not yet accepted: run with --accept"
+		if g.Accepted {
+			state = "accepted"
+		}
+		fmt.Fprintf(e.stdout, "%s\n\n(version %d, %s)\n", safeText(g.Text), g.Version, state)
+		return nil
+	})
+}
+
+type retentionCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Days   int    `required:"" help:"Keep messages this many days after they arrive: 0 (keep), 1, 7, 30 or 90. Facilitators only."`
+}
+
+func (c *retentionCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *retentionCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "retention", Days: c.Days})
+}
+
+type roleCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Member string `required:"" help:"Member id, as members --json shows it." placeholder:"MEMBER_ID"`
+	Role   string `required:"" enum:"facilitator,member" help:"facilitator or member. Facilitators only."`
+}
+
+func (c *roleCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *roleCmd) Run(ctx context.Context, e *env) error {
+	if _, err := parseMember(c.Member); err != nil {
+		return err
+	}
+	return e.moderate(ctx, c.Circle, moderation{Action: "role", Member: c.Member, Role: c.Role})
+}
+
+type hideCmd struct {
+	Circle  string `required:"" help:"Circle id." placeholder:"ID"`
+	Message string `required:"" help:"Message id, as read --json shows it." placeholder:"MSG_ID"`
+	Reason  string `help:"Shown in the post's place."`
+}
+
+func (c *hideCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *hideCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "hide", Message: c.Message, Reason: c.Reason})
+}
+
+type retractCmd struct {
+	Circle  string `required:"" help:"Circle id." placeholder:"ID"`
+	Message string `required:"" help:"Id of one of your own posts." placeholder:"MSG_ID"`
+}
+
+func (c *retractCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *retractCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "retract", Message: c.Message})
+}
+
+type reactCmd struct {
+	Circle   string `required:"" help:"Circle id." placeholder:"ID"`
+	Message  string `required:"" help:"Message id." placeholder:"MSG_ID"`
+	Reaction string `help:"One of: I hear you; Thank you; Sending strength. Empty withdraws yours."`
+}
+
+func (c *reactCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *reactCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "react", Message: c.Message, Reaction: c.Reaction})
+}
+
+// moderate runs one signed act through whichever backend reaches the vault.
+func (e *env) moderate(ctx context.Context, circle string, m moderation) error {
+	return e.withBackend(ctx, func(b backend) error { return b.moderate(ctx, circle, m) })
+}
+
+// readSmallFile reads a file of at most limit bytes.
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
 }

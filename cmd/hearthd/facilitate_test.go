@@ -35,3 +35,38 @@ func TestWipeCommand(t *testing.T) {
 	}
 	wantFailure(t, "circle list after the wipe", a.run("circle", "list"), exitFailure, "no vault")
 }
+
+// The facilitator's and members' small acts, offline in one home.
+func TestFacilitationCommands(t *testing.T) {
+	a := initHome(t, "ann")
+	circle := a.mustLine("circle", "create", "--name", "evening", "--nick", "ann")
+	kept := a.mustLine("post", "--circle", circle, "kept")
+	gone := a.mustLine("post", "--circle", circle, "withdrawn")
+	hidden := a.mustLine("post", "--circle", circle, "hidden one")
+
+	g := decodeLines[guidelinesView](t, a.must("guidelines", "--circle", circle, "--json"))
+	if len(g) != 1 || g[0].Version != 1 || !g[0].Accepted {
+		t.Fatalf("creator's guidelines: got %+v, want version 1, accepted", g)
+	}
+	file := filepath.Join(t.TempDir(), "g.md")
+	os.WriteFile(file, []byte("Be kind."), 0o600)
+	g = decodeLines[guidelinesView](t, a.must("guidelines", "--circle", circle, "--set", file, "--json"))
+	if len(g) != 1 || g[0].Version != 2 || g[0].Text != "Be kind." || !g[0].Accepted {
+		t.Fatalf("after --set: got %+v, want version 2, accepted by its author", g)
+	}
+
+	a.must("retention", "--circle", circle, "--days", "7")
+	wantFailure(t, "retention of 2 days", a.run("retention", "--circle", circle, "--days", "2"), exitUsage, "days")
+	a.must("react", "--circle", circle, "--message", kept, "--reaction", "Thank you")
+	wantFailure(t, "an unknown reaction", a.run("react", "--circle", circle, "--message", kept, "--reaction", "lol"), exitUsage, "reaction")
+	a.must("retract", "--circle", circle, "--message", gone)
+	a.must("hide", "--circle", circle, "--message", hidden, "--reason", "off topic")
+
+	seen := map[string]string{}
+	for _, m := range a.readMessages(circle, 100) {
+		seen[m.ID] = m.Kind
+	}
+	if seen[kept] != "post" || seen[gone] != "" || seen[hidden] != "hidden" {
+		t.Fatalf("got kinds kept=%q withdrawn=%q hidden=%q; want post, absent, hidden", seen[kept], seen[gone], seen[hidden])
+	}
+}
