@@ -164,6 +164,9 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 	if err := c.loadAfterPost(); err != nil {
 		return nil, fmt.Errorf("read reactions: %w", err)
 	}
+	if err := c.loadScopes(); err != nil {
+		return nil, fmt.Errorf("read scopes: %w", err)
+	}
 	if err := c.loadEvents(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
@@ -713,6 +716,12 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 
 	case envelope.Kind_KIND_EVENT:
 		return c.applyEventLocked(o, author)
+
+	case envelope.Kind_KIND_SCOPE_CHANGE:
+		return c.applyScopeLocked(o)
+
+	case envelope.Kind_KIND_REPORT:
+		return c.applyReportLocked(o)
 
 	case envelope.Kind_KIND_RSVP:
 		return c.applyRsvpLocked(o)

@@ -24,6 +24,8 @@ const (
 	// EventUpdated: a post got a reaction, was withdrawn or hidden
 	// (Event.Message.ID names it); read it again.
 	EventUpdated
+	// EventReport: a member reported a post to this facilitator.
+	EventReport
 )
 
 // Event is a change in one of the vault's circles.

@@ -474,7 +474,7 @@ func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
 		}
 		for _, it := range page {
 			s, rec, ok := decodeStored(it)
-			if !ok || rec.Scope == envelope.Scope_SCOPE_CIRCLE || !welcomed(rec) {
+			if !ok || c.effectiveScope(entryKey{it.Author, it.Seq}, rec.Scope) == envelope.Scope_SCOPE_CIRCLE || !welcomed(rec) {
 				continue
 			}
 			if k := (entryKey{it.Author, it.Seq}); c.after.retracted[k] || c.after.hidden[k] != "" {

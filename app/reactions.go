@@ -47,6 +47,7 @@ type afterPost struct {
 	reactions map[entryKey]map[MemberID]string
 	retracted map[entryKey]bool
 	hidden    map[entryKey]string
+	scope     map[entryKey]envelope.Scope // narrowed by the author
 }
 
 // loadAfterPost reads it from the store.
@@ -166,6 +167,7 @@ func (c *circle) decorateLocked(m *Message, t entryKey) (ok bool) {
 	if c.after.retracted[t] {
 		return false
 	}
+	m.Scope = Scope(c.effectiveScope(t, envelope.Scope(m.Scope)))
 	if reason, hidden := c.after.hidden[t]; hidden {
 		m.Kind, m.Text, m.ContentWarning, m.HiddenReason = "hidden", "", "", cleanName(reason)
 		return true

@@ -1707,6 +1707,114 @@ func (x *Rsvp) GetAnswer() string {
 	return ""
 }
 
+// The author narrows who may see one of its posts (withdrawing consent).
+type ScopeChange struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Target *Ref                   `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// The new scope, narrower than the old (envelope.Scope values).
+	Scope         uint32 `protobuf:"varint,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScopeChange) Reset() {
+	*x = ScopeChange{}
+	mi := &file_record_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScopeChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScopeChange) ProtoMessage() {}
+
+func (x *ScopeChange) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScopeChange.ProtoReflect.Descriptor instead.
+func (*ScopeChange) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ScopeChange) GetTarget() *Ref {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *ScopeChange) GetScope() uint32 {
+	if x != nil {
+		return x.Scope
+	}
+	return 0
+}
+
+// A member's private report of a post to the facilitators: the report is
+// sealed to each facilitator's key, so other members cannot read it.
+type Report struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Target        *Ref                   `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Sealed        []*SealedSecret        `protobuf:"bytes,2,rep,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Report) Reset() {
+	*x = Report{}
+	mi := &file_record_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Report) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Report) ProtoMessage() {}
+
+func (x *Report) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Report.ProtoReflect.Descriptor instead.
+func (*Report) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Report) GetTarget() *Ref {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *Report) GetSealed() []*SealedSecret {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 var File_record_proto protoreflect.FileDescriptor
 
 const file_record_proto_rawDesc = "" +
@@ -1836,7 +1944,13 @@ const file_record_proto_rawDesc = "" +
 	"\vdescription\x18\x06 \x01(\tR\vdescription\"K\n" +
 	"\x04Rsvp\x12+\n" +
 	"\x05event\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x05event\x12\x16\n" +
-	"\x06answer\x18\x02 \x01(\tR\x06answer*?\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer\"R\n" +
+	"\vScopeChange\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x12\x14\n" +
+	"\x05scope\x18\x02 \x01(\rR\x05scope\"o\n" +
+	"\x06Report\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x126\n" +
+	"\x06sealed\x18\x02 \x03(\v2\x1e.hearth.record.v1.SealedSecretR\x06sealed*?\n" +
 	"\x04Role\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x00\x12\x14\n" +
 	"\x10ROLE_FACILITATOR\x10\x01\x12\x10\n" +
@@ -1855,7 +1969,7 @@ func file_record_proto_rawDescGZIP() []byte {
 }
 
 var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_record_proto_goTypes = []any{
 	(Role)(0),                  // 0: hearth.record.v1.Role
 	(*Ref)(nil),                // 1: hearth.record.v1.Ref
@@ -1883,6 +1997,8 @@ var file_record_proto_goTypes = []any{
 	(*Retention)(nil),          // 23: hearth.record.v1.Retention
 	(*Event)(nil),              // 24: hearth.record.v1.Event
 	(*Rsvp)(nil),               // 25: hearth.record.v1.Rsvp
+	(*ScopeChange)(nil),        // 26: hearth.record.v1.ScopeChange
+	(*Report)(nil),             // 27: hearth.record.v1.Report
 }
 var file_record_proto_depIdxs = []int32{
 	1,  // 0: hearth.record.v1.Post.reply_to:type_name -> hearth.record.v1.Ref
@@ -1902,11 +2018,14 @@ var file_record_proto_depIdxs = []int32{
 	1,  // 14: hearth.record.v1.Retract.target:type_name -> hearth.record.v1.Ref
 	1,  // 15: hearth.record.v1.Hide.target:type_name -> hearth.record.v1.Ref
 	1,  // 16: hearth.record.v1.Rsvp.event:type_name -> hearth.record.v1.Ref
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	1,  // 17: hearth.record.v1.ScopeChange.target:type_name -> hearth.record.v1.Ref
+	1,  // 18: hearth.record.v1.Report.target:type_name -> hearth.record.v1.Ref
+	10, // 19: hearth.record.v1.Report.sealed:type_name -> hearth.record.v1.SealedSecret
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_record_proto_init() }
@@ -1920,7 +2039,7 @@ func file_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

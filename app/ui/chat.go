@@ -76,7 +76,8 @@ type ChatView struct {
 	msgs     []app.Message
 	seen     map[string]bool
 	revealed map[string]bool
-	heights  map[int]float32
+	heights  map[int]float32 // row heights measured at width
+	width    float32
 	cursor   string // pages further back; "" once the start is reached
 	loading  bool
 	ready    bool // the first page is on show
@@ -84,6 +85,7 @@ type ChatView struct {
 	// heights, until the member scrolls up.
 	follow       bool
 	bottomOffset float32
+	steady       int // keepBottom calls in a row that found the bottom unmoved
 
 	title   *widget.Label
 	conn    *widget.Label
@@ -239,6 +241,11 @@ func (c *ChatView) keepBottom() {
 	c.list.ScrollToBottom()
 	c.bottomOffset = c.list.GetScrollOffset()
 	if d := c.bottomOffset - prev; d > -1 && d < 1 {
+		c.steady++
+	} else {
+		c.steady = 0
+	}
+	if c.steady >= 3 {
 		c.follow = false
 	}
 }
@@ -262,6 +269,8 @@ func (c *ChatView) scrollBottom() {
 	}
 	c.list.ScrollToBottom()
 	c.bottomOffset = c.list.GetScrollOffset()
+	c.steady = 0
+	c.opt.Do(c.keepBottom) // once laid out
 }
 
 func (c *ChatView) submit() {
@@ -375,6 +384,14 @@ func (c *ChatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	text.SetText(body)
 	row.Refresh()
 
+	// Wrapped text is as tall as the width it is given: measure at the
+	// list's width.
+	if w := c.list.Size().Width; w > 0 {
+		if w != c.width {
+			c.width, c.heights = w, map[int]float32{}
+		}
+		row.Resize(fyne.NewSize(w, row.Size().Height))
+	}
 	if h := row.MinSize().Height; c.heights[id] != h {
 		c.heights[id] = h
 		c.list.SetItemHeight(id, h)

@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/hearth-circles/hearth/app"
 	"github.com/hearth-circles/hearth/crypto/vault"
@@ -308,7 +309,7 @@ func TestInviteDialogAndJoin(t *testing.T) {
 	}
 
 	// A second member joins with the code through the Join dialog.
-	other := newHarnessSharing(t, h)
+	other := newHarnessSharing(t)
 	test.Tap(other.m.joinButton)
 	test.Type(other.m.join.code, code)
 	test.Type(other.m.join.nick, "willow")
@@ -322,7 +323,7 @@ func TestInviteDialogAndJoin(t *testing.T) {
 	}
 
 	// Using it again: already used.
-	third := newHarnessSharing(t, h)
+	third := newHarnessSharing(t)
 	test.Tap(third.m.joinButton)
 	test.Type(third.m.join.code, code)
 	test.Type(third.m.join.nick, "fern")
@@ -333,8 +334,9 @@ func TestInviteDialogAndJoin(t *testing.T) {
 	}
 }
 
-// newHarnessSharing is another member's Main in the same test app.
-func newHarnessSharing(t *testing.T, first *harness) *harness {
+// newHarnessSharing is another member's Main in the test app already
+// started by newHarness.
+func newHarnessSharing(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, win: test.NewWindow(nil), core: newCore(t)}
 	h.m = NewMain(h.win, h.core, Options{Go: func(work func()) { work() }, Do: h.do})
@@ -364,7 +366,7 @@ func TestJoinErrors(t *testing.T) {
 		typo[i] = 'a'
 	}
 
-	other := newHarnessSharing(t, h)
+	other := newHarnessSharing(t)
 	for _, tc := range []struct {
 		name, code, nick, want string
 	}{
@@ -432,6 +434,50 @@ func TestConnectionText(t *testing.T) {
 	} {
 		if got := connectionText(app.CircleInfo{Online: tc.online, Members: tc.members}); got != tc.want {
 			t.Errorf("connectionText(%d of %d): got %q, want %q", tc.online, tc.members, got, tc.want)
+		}
+	}
+}
+
+func TestContentWarningCollapsed(t *testing.T) {
+	h := newHarness(t)
+	h.createCircle("Tuesday group", "river")
+	c := h.m.chat
+	test.Tap(c.cwCheck)
+	test.Type(c.cwEntry, "a hard week")
+	test.Type(c.entry, "the text behind the warning")
+	test.Tap(c.send)
+	h.drain()
+	last := len(c.msgs) - 1
+	if got, want := c.msgs[last].ContentWarning, "a hard week"; got != want {
+		t.Fatalf("content warning on show: got %q, want %q", got, want)
+	}
+
+	row := newRow().(*fyne.Container)
+	text := row.Objects[2].(*widget.Label)
+	show := row.Objects[1].(*fyne.Container).Objects[1].(*widget.Button)
+	for i, want := range []bool{true, false, true} { // hidden, shown, hidden again
+		c.updateRow(last, row)
+		if got := text.Hidden; got != want {
+			t.Fatalf("step %d: text hidden got %v, want %v", i, got, want)
+		}
+		if got, wantLabel := show.Text, map[bool]string{true: textShow, false: textHide}[want]; got != wantLabel {
+			t.Errorf("step %d: button got %q, want %q", i, got, wantLabel)
+		}
+		test.Tap(show)
+	}
+	if got, want := text.Text, "the text behind the warning"; got != want {
+		t.Errorf("row text: got %q, want %q", got, want)
+	}
+	if c.cwCheck.Checked || c.scope.Selected != textScopeCircle {
+		t.Errorf("composer after send: got warning %v, scope %q; want off and %q", c.cwCheck.Checked, c.scope.Selected, textScopeCircle)
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	h := newHarness(t)
+	for i := range 2 {
+		if err := h.m.Close(); err != nil {
+			t.Errorf("Close %d: got %v, want nil", i+1, err)
 		}
 	}
 }
