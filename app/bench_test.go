@@ -194,3 +194,21 @@ func BenchmarkReceiveRatio(b *testing.B) {
 	b.ReportMetric(float64(recv.Nanoseconds())/float64(b.N)/1000, "receive-µs")
 	b.ReportMetric(float64(recv)/float64(crypt), "ratio")
 }
+
+// A member flooding by gossip is held back beyond the live rate; the
+// rest of its records wait for sync.
+func TestLiveRateLimit(t *testing.T) {
+	c, other, _ := offlineCircle(t)
+	allowed := 0
+	for range liveBurst * 2 {
+		if c.allowLive(other.ID()) {
+			allowed++
+		}
+	}
+	if allowed < liveBurst || allowed > liveBurst+liveRate {
+		t.Fatalf("got %d allowed of %d at once, want about the burst of %d", allowed, liveBurst*2, liveBurst)
+	}
+	if !c.allowLive(c.selfID) {
+		t.Fatal("another author was held back too")
+	}
+}

@@ -87,8 +87,9 @@ type circle struct {
 	heldBytes  int
 	after      afterPost // reactions, retractions, hidden posts
 	sched      scheduled // events and answers
-	batch      *batch    // non-nil while a batch of envelopes is received
-	pending    *batch    // received by gossip, announced, not yet written
+	limits     liveLimits
+	batch      *batch // non-nil while a batch of envelopes is received
+	pending    *batch // received by gossip, announced, not yet written
 	flushTimer *time.Timer
 	node       *p2p.Node
 	connected  map[peer.ID]bool

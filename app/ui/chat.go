@@ -65,8 +65,8 @@ func connectionText(c app.CircleInfo) string {
 	return fmt.Sprintf("%d of %d members online", c.Online, c.Members)
 }
 
-// ChatView shows one circle's history and the composer.
-type ChatView struct {
+// chatView shows one circle's history and the composer.
+type chatView struct {
 	win  fyne.Window
 	core Core
 	opt  Options
@@ -105,8 +105,8 @@ type ChatView struct {
 	content fyne.CanvasObject
 }
 
-func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *ChatView {
-	c := &ChatView{
+func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *chatView {
+	c := &chatView{
 		win: win, core: core, opt: opt, id: info.ID,
 		seen: map[string]bool{}, revealed: map[string]bool{}, heights: map[int]float32{},
 	}
@@ -146,7 +146,7 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	return c
 }
 
-func (c *ChatView) setInfo(info app.CircleInfo) {
+func (c *chatView) setInfo(info app.CircleInfo) {
 	c.info = info
 	c.title.SetText(info.Name + " — you are " + info.Nick)
 	c.conn.SetText(connectionText(info))
@@ -158,7 +158,7 @@ func (c *ChatView) setInfo(info app.CircleInfo) {
 	c.conn.Refresh()
 }
 
-func (c *ChatView) loadLatest() {
+func (c *chatView) loadLatest() {
 	msgs, err := c.core.History(c.id, "", pageSize)
 	if err != nil {
 		c.fail(fmt.Sprintf("Could not read the history: %v", err))
@@ -173,7 +173,7 @@ func (c *ChatView) loadLatest() {
 }
 
 // prepend puts an older page in front of what is on show.
-func (c *ChatView) prepend(page []app.Message) {
+func (c *chatView) prepend(page []app.Message) {
 	var fresh []app.Message
 	for _, msg := range page {
 		if !c.seen[msg.ID] {
@@ -194,7 +194,7 @@ func (c *ChatView) prepend(page []app.Message) {
 }
 
 // loadEarlier fetches the page before the first message on show.
-func (c *ChatView) loadEarlier() {
+func (c *chatView) loadEarlier() {
 	if c.loading || c.cursor == "" {
 		return
 	}
@@ -216,7 +216,7 @@ func (c *ChatView) loadEarlier() {
 }
 
 // add appends a new message unless it is already on show.
-func (c *ChatView) add(msg app.Message) {
+func (c *chatView) add(msg app.Message) {
 	if c.seen[msg.ID] {
 		return
 	}
@@ -233,7 +233,7 @@ func (c *ChatView) add(msg app.Message) {
 // keepBottom scrolls to the newest message again while rows learn their
 // heights, and stops following once the bottom no longer moves, so that
 // the member's own scrolling is left alone.
-func (c *ChatView) keepBottom() {
+func (c *chatView) keepBottom() {
 	if !c.follow {
 		return
 	}
@@ -252,7 +252,7 @@ func (c *ChatView) keepBottom() {
 
 // atBottom reports whether the newest messages are in view, give or take
 // half a screen.
-func (c *ChatView) atBottom() bool {
+func (c *chatView) atBottom() bool {
 	o := c.list.GetScrollOffset()
 	c.list.ScrollToBottom()
 	if c.list.GetScrollOffset()-o > c.list.Size().Height/2 {
@@ -263,7 +263,7 @@ func (c *ChatView) atBottom() bool {
 }
 
 // scrollBottom shows the newest message, while following.
-func (c *ChatView) scrollBottom() {
+func (c *chatView) scrollBottom() {
 	if !c.follow {
 		return
 	}
@@ -273,7 +273,7 @@ func (c *ChatView) scrollBottom() {
 	c.opt.Do(c.keepBottom) // once laid out
 }
 
-func (c *ChatView) submit() {
+func (c *chatView) submit() {
 	if c.send.Disabled() {
 		return
 	}
@@ -308,7 +308,7 @@ func (c *ChatView) submit() {
 	})
 }
 
-func (c *ChatView) fail(text string) {
+func (c *chatView) fail(text string) {
 	failText(c.status, text)
 	c.status.Show()
 }
@@ -332,7 +332,7 @@ func newRow() fyne.CanvasObject {
 	return container.NewVBox(header, cwRow, text)
 }
 
-func (c *ChatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(c.msgs) {
 		return
 	}

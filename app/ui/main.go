@@ -42,7 +42,7 @@ type Main struct {
 	circles  []app.CircleInfo
 	selected int // index in circles; -1 when none
 	list     *widget.List
-	chat     *ChatView
+	chat     *chatView
 	right    *fyne.Container
 	content  fyne.CanvasObject
 	closed   bool // UI goroutine only
