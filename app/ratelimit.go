@@ -9,8 +9,8 @@ import (
 // Live gossip per author: a steady rate and a burst far above what a person
 // types, so only a flood (a broken or hostile client) is held back.
 const (
-	liveRate  = 50 // records per second
-	liveBurst = 500
+	liveRate  = 200 // records per second
+	liveBurst = 1000
 )
 
 // liveLimits holds a token bucket per author for records arriving by gossip.
