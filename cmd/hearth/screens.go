@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	hearth "github.com/hearth-circles/hearth/app"
+	"github.com/hearth-circles/hearth/app/ui"
 	"github.com/hearth-circles/hearth/assets"
 )
 
@@ -22,6 +24,8 @@ const (
 	// passphrase; it doubles with each further one, up to maxUnlockDelay.
 	firstUnlockDelay = time.Second
 	maxUnlockDelay   = 30 * time.Second
+	// onlineTimeout bounds bringing the circles online after unlock.
+	onlineTimeout = 2 * time.Minute
 )
 
 // Texts the member reads; tests look for them.
@@ -31,7 +35,7 @@ const (
 	textMismatch     = "The two passphrases do not match."
 	textWrong        = "Wrong passphrase"
 	textInUse        = "This vault is open in another Hearth window"
-	textCirclesSoon  = "Your circles will appear here"
+	textGoingOnline  = "Connecting to your circles…"
 	textCreating     = "Creating your vault…"
 	textUnlocking    = "Unlocking…"
 	textLocking      = "Locking…"
@@ -41,15 +45,17 @@ const (
 )
 
 // screens drives the window through its three states: creating a vault on
-// first run, unlocking it later, and the (for now empty) circles view with
-// its Lock button. Every field is touched on the UI goroutine only; the slow
-// key derivation runs through background and reports back with fyne.Do.
+// first run, unlocking it later, and the circles view with its Lock button.
+// Every field is touched on the UI goroutine only; the slow key derivation
+// and going online run through background and report back through do.
 type screens struct {
 	win  fyne.Window
 	home string
 
-	vault    *hearth.Vault // nil while locked
-	failures int           // wrong passphrases in a row
+	vault    *hearth.Vault  // nil while locked
+	core     *hearth.Hearth // nil while locked
+	main     *ui.Main       // the circles view; nil while locked
+	failures int            // wrong passphrases in a row
 
 	// The widgets of the screen on show, kept for tests.
 	pass, repeat *widget.Entry
@@ -58,11 +64,12 @@ type screens struct {
 
 	// Hooks, replaced in tests: how to create and unlock a vault, how to run
 	// slow work off the UI goroutine, and how to run f on the UI goroutine
-	// after d.
+	// after d, and how to run f on the UI goroutine from another one.
 	create     func(home string, passphrase []byte) (*hearth.Vault, error)
 	unlock     func(home string, passphrase []byte) (*hearth.Vault, error)
 	background func(work func())
 	after      func(d time.Duration, f func())
+	do         func(f func())
 }
 
 func newScreens(win fyne.Window, home string) *screens {
@@ -75,6 +82,7 @@ func newScreens(win fyne.Window, home string) *screens {
 		after: func(d time.Duration, f func()) {
 			time.AfterFunc(d, func() { fyne.Do(f) })
 		},
+		do: fyne.Do,
 	}
 }
 
@@ -87,14 +95,22 @@ func (s *screens) start() {
 	}
 }
 
-// close closes the vault if it is open; the window is going away.
+// close takes the circles offline and closes the vault if it is open.
 func (s *screens) close() error {
-	if s.vault == nil {
-		return nil
+	var errs []error
+	if s.main != nil {
+		errs = append(errs, s.main.Close())
+		s.main = nil
 	}
-	err := s.vault.Close()
-	s.vault = nil
-	return err
+	if s.core != nil {
+		errs = append(errs, s.core.Close())
+		s.core = nil
+	}
+	if s.vault != nil {
+		errs = append(errs, s.vault.Close())
+		s.vault = nil
+	}
+	return errors.Join(errs...)
 }
 
 func (s *screens) showCreate() {
@@ -209,13 +225,45 @@ func unlockDelay(n int) time.Duration {
 	return min(d, maxUnlockDelay)
 }
 
+// showCircles loads the circles of the open vault, shows them, and brings
+// them online in the background.
 func (s *screens) showCircles() {
 	s.pass, s.repeat = nil, nil
 	s.status = newStatus()
 	s.submit = widget.NewButton(textLockButton, s.lock)
+	core, err := hearth.New(s.vault, hearth.Options{})
+	if err != nil {
+		s.show("Your circles", s.submit, s.status)
+		s.fail(fmt.Sprintf("Could not read your circles: %v", err))
+		return
+	}
+	s.core = core
+	s.main = ui.NewMain(s.win, core, ui.Options{Go: s.background, Do: s.do})
+	s.status.Alignment = fyne.TextAlignLeading
+	s.status.SetText(textGoingOnline)
+	top := container.NewBorder(nil, nil, nil, s.submit, s.status)
+	s.win.Resize(fyne.NewSize(960, 640))
+	s.win.SetContent(container.NewBorder(top, nil, nil, nil, s.main.Content()))
 
-	placeholder := widget.NewLabelWithStyle(textCirclesSoon, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
-	s.show("Your circles", placeholder, s.submit, s.status)
+	s.background(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), onlineTimeout)
+		err := core.Online(ctx)
+		cancel()
+		s.do(func() { s.online(core, err) })
+	})
+}
+
+// online reports the outcome of bringing core online.
+func (s *screens) online(core *hearth.Hearth, err error) {
+	if s.core != core {
+		return // locked meanwhile
+	}
+	if err != nil {
+		s.fail(fmt.Sprintf("Could not go online: %v", err))
+		return
+	}
+	s.status.SetText("")
+	s.main.Refresh()
 }
 
 // lock closes the vault and returns to the unlock screen.
