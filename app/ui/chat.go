@@ -67,11 +67,12 @@ func connectionText(c app.CircleInfo) string {
 
 // chatView shows one circle's history and the composer.
 type chatView struct {
-	win  fyne.Window
-	core Core
-	opt  Options
-	id   app.CircleID
-	info app.CircleInfo
+	agree *widget.Button // the guidelines dialog's accept, while shown
+	win   fyne.Window
+	core  Core
+	opt   Options
+	id    app.CircleID
+	info  app.CircleInfo
 
 	msgs     []app.Message
 	seen     map[string]bool
@@ -293,6 +294,14 @@ func (c *chatView) submit() {
 		cancel()
 		c.opt.Do(func() {
 			c.send.Enable()
+			if needsGuidelines(err) {
+				c.agree = showGuidelines(c.win, c.core, c.opt, id, func(ok bool) {
+					if ok {
+						c.submit()
+					}
+				})
+				return
+			}
 			if err != nil {
 				c.fail(fmt.Sprintf("Could not post: %v", err))
 				return

@@ -37,6 +37,7 @@ type Core interface {
 	Chat
 	Invites
 	Events
+	Agreements
 }
 
 var _ Core = (*app.Hearth)(nil)

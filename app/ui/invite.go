@@ -207,6 +207,7 @@ func (m *Main) submitJoin(d *joinDialog) {
 			d.dialog.Hide()
 			m.Refresh()
 			m.selectID(id)
+			m.agree = showGuidelines(m.win, m.core, m.opt, id, nil)
 		})
 	})
 }

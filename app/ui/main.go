@@ -43,6 +43,7 @@ type Main struct {
 	selected int // index in circles; -1 when none
 	list     *widget.List
 	chat     *chatView
+	agree    *widget.Button // the guidelines dialog's accept, while shown
 	right    *fyne.Container
 	content  fyne.CanvasObject
 	closed   bool // UI goroutine only

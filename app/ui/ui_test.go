@@ -321,6 +321,22 @@ func TestInviteDialogAndJoin(t *testing.T) {
 	if got, want := other.m.circles[0].Name, "Tuesday group"; got != want {
 		t.Errorf("joined circle: got %q, want %q", got, want)
 	}
+	// The newcomer reads the guidelines and accepts them before posting.
+	id := other.m.circles[0].ID
+	if other.m.agree == nil {
+		t.Fatal("after join: got no guidelines to accept, want the dialog")
+	}
+	test.Tap(other.m.agree)
+	other.drain()
+	if g, err := other.core.Guidelines(id); err != nil || !g.Accepted {
+		t.Fatalf("guidelines after accepting: got %+v, %v; want accepted", g, err)
+	}
+	test.Type(other.m.chat.entry, "hello, I am new")
+	test.Tap(other.m.chat.send)
+	other.drain()
+	if msgs, _ := other.core.History(id, "", 10); len(msgs) == 0 || msgs[len(msgs)-1].Text != "hello, I am new" {
+		t.Fatalf("newcomer's post: got %v, want it in the history", msgs)
+	}
 
 	// Using it again: already used.
 	third := newHarnessSharing(t)
