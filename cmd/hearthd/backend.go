@@ -34,6 +34,7 @@ type backend interface {
 	insights(ctx context.Context, circle string) (insightsView, error)
 	guidelines(ctx context.Context, circle string, accept bool, set string) (guidelinesView, error)
 	moderate(ctx context.Context, circle string, m moderation) error
+	events(ctx context.Context, circle string, a eventAct) (eventResult, error)
 }
 
 // postParams is what a post carries besides its circle.

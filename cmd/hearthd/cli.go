@@ -46,6 +46,7 @@ type cli struct {
 	Hide       hideCmd       `cmd:"" help:"Hide a post for everyone, with a reason (facilitators)."`
 	Retract    retractCmd    `cmd:"" help:"Withdraw one of your posts for everyone."`
 	React      reactCmd      `cmd:"" help:"React to a post gently (I hear you, Thank you, Sending strength)."`
+	Event      eventCmd      `cmd:"" help:"Scheduled sessions: schedule, list, rsvp, ics."`
 	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 

@@ -53,6 +53,7 @@ const (
 	cmdInsights     = "insights"
 	cmdGuidelines   = "guidelines"
 	cmdModerate     = "moderate"
+	cmdEvents       = "events"
 )
 
 // request is one control request. Which fields matter depends on Cmd.
@@ -76,6 +77,7 @@ type request struct {
 	// Accept accepts a circle's guidelines (cmd guidelines).
 	Accept     bool        `json:"accept,omitempty"`
 	Moderation *moderation `json:"moderation,omitempty"`
+	Event      *eventAct   `json:"event,omitempty"`
 }
 
 // response is one control response.
@@ -198,6 +200,11 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 			return nil, usageErrorf("moderate: nothing to do")
 		}
 		return nil, b.moderate(ctx, req.Circle, *req.Moderation)
+	case cmdEvents:
+		if req.Event == nil {
+			return nil, usageErrorf("events: nothing to do")
+		}
+		return b.events(ctx, req.Circle, *req.Event)
 	}
 	return nil, usageErrorf("unknown control command %q", req.Cmd)
 }

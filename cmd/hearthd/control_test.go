@@ -94,6 +94,10 @@ func (f *fakeBackend) moderate(ctx context.Context, circle string, m moderation)
 	return f.record("moderate %s %+v", circle, m)
 }
 
+func (f *fakeBackend) events(ctx context.Context, circle string, a eventAct) (eventResult, error) {
+	return eventResult{ID: "e1"}, f.record("events %s %+v", circle, a)
+}
+
 // noLeaks checks, after the test and its cleanups, that it left no
 // goroutine running.
 func noLeaks(t *testing.T) {

@@ -298,3 +298,161 @@ func readSmallFile(path string, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// eventView is a scheduled session as the command line shows it.
+type eventView struct {
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Start       string         `json:"start"` // RFC 3339 in the event's zone
+	Zone        string         `json:"zone"`
+	DurationMin int            `json:"duration_min"`
+	Where       string         `json:"where,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Answers     map[string]int `json:"answers"`
+	MyAnswer    string         `json:"my_answer,omitempty"`
+}
+
+// eventAct is one event operation: schedule, list, answer or export.
+type eventAct struct {
+	Action      string `json:"action"` // schedule, list, rsvp, ics
+	Event       string `json:"event,omitempty"`
+	Title       string `json:"title,omitempty"`
+	Start       string `json:"start,omitempty"` // RFC 3339
+	Zone        string `json:"zone,omitempty"`
+	DurationMin int    `json:"duration_min,omitempty"`
+	Where       string `json:"where,omitempty"`
+	Description string `json:"description,omitempty"`
+	Answer      string `json:"answer,omitempty"`
+}
+
+// eventResult is what an event operation returns: an id, a list or a file.
+type eventResult struct {
+	ID     string      `json:"id,omitempty"`
+	Events []eventView `json:"events,omitempty"`
+	ICS    string      `json:"ics,omitempty"`
+}
+
+func (l *local) events(ctx context.Context, circle string, a eventAct) (eventResult, error) {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return eventResult{}, err
+	}
+	switch a.Action {
+	case "schedule":
+		loc := time.Local
+		if a.Zone != "" {
+			if loc, err = time.LoadLocation(a.Zone); err != nil {
+				return eventResult{}, usageErrorf("time zone %q: %v", a.Zone, err)
+			}
+		}
+		start, err := time.ParseInLocation("2006-01-02T15:04", a.Start, loc)
+		if err != nil {
+			return eventResult{}, usageErrorf("start %q: want YYYY-MM-DDTHH:MM", a.Start)
+		}
+		eid, err := l.h.ScheduleEvent(ctx, id, app.EventOptions{
+			Title: a.Title, Start: start, Duration: time.Duration(a.DurationMin) * time.Minute,
+			Where: a.Where, Description: a.Description,
+		})
+		return eventResult{ID: eid}, err
+	case "rsvp":
+		return eventResult{}, l.h.RSVP(ctx, id, a.Event, a.Answer)
+	case "ics":
+		b, err := l.h.EventICS(id, a.Event)
+		return eventResult{ICS: string(b)}, err
+	case "list":
+		es, err := l.h.Events(id)
+		if err != nil {
+			return eventResult{}, err
+		}
+		out := eventResult{Events: []eventView{}}
+		for _, e := range es {
+			out.Events = append(out.Events, eventView{
+				ID: e.ID, Title: e.Title, Start: e.Start.Format(time.RFC3339), Zone: e.Start.Location().String(),
+				DurationMin: int(e.Duration / time.Minute), Where: e.Where, Description: e.Description,
+				Answers: e.Answers, MyAnswer: e.MyAnswer,
+			})
+		}
+		return out, nil
+	}
+	return eventResult{}, usageErrorf("unknown event action %q", a.Action)
+}
+
+func (r *remote) events(ctx context.Context, circle string, a eventAct) (eventResult, error) {
+	var out eventResult
+	err := r.call(ctx, request{Cmd: cmdEvents, Circle: circle, Event: &a}, &out)
+	return out, err
+}
+
+type eventCmd struct {
+	Schedule eventScheduleCmd `cmd:"" help:"Schedule a session (facilitators); prints its id."`
+	List     eventListCmd     `cmd:"" help:"List the sessions that have not ended."`
+	RSVP     eventRSVPCmd     `cmd:"" name:"rsvp" help:"Answer a session: yes, maybe or no."`
+	ICS      eventICSCmd      `cmd:"" name:"ics" help:"Print a session as an iCalendar (.ics) file for a calendar app."`
+}
+
+type eventScheduleCmd struct {
+	Circle      string `required:"" help:"Circle id." placeholder:"ID"`
+	Title       string `required:"" help:"What the session is."`
+	Start       string `required:"" help:"When it starts, YYYY-MM-DDTHH:MM in --zone." placeholder:"TIME"`
+	Zone        string `help:"IANA time zone of --start, e.g. Europe/Berlin (default: this machine's)."`
+	Duration    int    `default:"60" help:"Minutes."`
+	Where       string `help:"A place or a link."`
+	Description string `help:"A few words about it."`
+}
+
+func (c *eventScheduleCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *eventScheduleCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		r, err := b.events(ctx, c.Circle, eventAct{Action: "schedule", Title: c.Title, Start: c.Start, Zone: c.Zone,
+			DurationMin: c.Duration, Where: c.Where, Description: c.Description})
+		if err == nil {
+			fmt.Fprintln(e.stdout, r.ID)
+		}
+		return err
+	})
+}
+
+type eventListCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+}
+
+func (c *eventListCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *eventListCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		r, err := b.events(ctx, c.Circle, eventAct{Action: "list"})
+		if err != nil {
+			return err
+		}
+		return writeJSONLines(e.stdout, r.Events)
+	})
+}
+
+type eventRSVPCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Event  string `required:"" help:"Event id." placeholder:"EVENT_ID"`
+	Answer string `required:"" enum:"yes,maybe,no" help:"yes, maybe or no."`
+}
+
+func (c *eventRSVPCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *eventRSVPCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		_, err := b.events(ctx, c.Circle, eventAct{Action: "rsvp", Event: c.Event, Answer: c.Answer})
+		return err
+	})
+}
+
+type eventICSCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Event  string `required:"" help:"Event id." placeholder:"EVENT_ID"`
+}
+
+func (c *eventICSCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *eventICSCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		r, err := b.events(ctx, c.Circle, eventAct{Action: "ics", Event: c.Event})
+		if err == nil {
+			fmt.Fprint(e.stdout, r.ICS)
+		}
+		return err
+	})
+}

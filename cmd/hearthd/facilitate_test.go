@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +69,23 @@ func TestFacilitationCommands(t *testing.T) {
 	}
 	if seen[kept] != "post" || seen[gone] != "" || seen[hidden] != "hidden" {
 		t.Fatalf("got kinds kept=%q withdrawn=%q hidden=%q; want post, absent, hidden", seen[kept], seen[gone], seen[hidden])
+	}
+}
+
+func TestEventCommands(t *testing.T) {
+	a := initHome(t, "ann")
+	circle := a.mustLine("circle", "create", "--name", "evening", "--nick", "ann")
+	ev := a.mustLine("event", "schedule", "--circle", circle, "--title", "Check-in",
+		"--start", "2099-03-04T18:30", "--zone", "Europe/Berlin", "--duration", "90", "--where", "in Hearth")
+	wantFailure(t, "a bad start", a.run("event", "schedule", "--circle", circle, "--title", "x", "--start", "tomorrow"), exitUsage, "start")
+	a.must("event", "rsvp", "--circle", circle, "--event", ev, "--answer", "yes")
+	got := decodeLines[eventView](t, a.must("event", "list", "--circle", circle))
+	if len(got) != 1 || got[0].ID != ev || got[0].Start != "2099-03-04T18:30:00+01:00" || got[0].Zone != "Europe/Berlin" ||
+		got[0].DurationMin != 90 || got[0].Answers["yes"] != 1 || got[0].MyAnswer != "yes" {
+		t.Fatalf("got %+v, want the check-in at 18:30 Berlin time, 90 minutes, one yes (mine)", got)
+	}
+	cal := a.must("event", "ics", "--circle", circle, "--event", ev)
+	if !strings.Contains(cal, "BEGIN:VEVENT") || !strings.Contains(cal, "SUMMARY:Check-in (evening)") {
+		t.Fatalf("ics: got %q", cal)
 	}
 }
