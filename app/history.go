@@ -274,6 +274,21 @@ func (c *circle) messageLocked(s *envelope.Signed, rec *envelope.Record) Message
 		}
 		info := c.eventInfoLocked(entryKey{s.Author, s.Seq}, &ev)
 		m.Kind, m.Text = "event", info.Title+" — "+info.Start.Format("Mon 2 Jan 15:04 MST")
+	case envelope.Kind_KIND_RESOURCE:
+		var r record.Resource
+		if proto.Unmarshal(rec.Body, &r) != nil {
+			return Message{}
+		}
+		m.Kind, m.Text = "resource", cleanName(r.Title)
+		if r.Link != "" {
+			m.Text += " — " + cleanName(r.Link)
+		}
+		if r.Text != "" {
+			m.Text += "\n" + cleanText(r.Text)
+		}
+		if !c.decorateLocked(&m, entryKey{s.Author, s.Seq}) {
+			return Message{}
+		}
 	case envelope.Kind_KIND_MEMBER_LEFT:
 		m.Kind, m.Text = "left", m.AuthorNick
 	case envelope.Kind_KIND_RETENTION:

@@ -460,6 +460,13 @@ func (c *circle) welcomeLocked(newcomer identity.Public) (*record.JoinResponse, 
 // welcomePackLocked collects the consented records (scope future or
 // resource), newest first up to the bounds, with their signatures.
 func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
+	return c.consentedLocked(envelope.Scope_SCOPE_FUTURE)
+}
+
+// consentedLocked collects, newest first and within bounds, the records
+// whose authors consented to at least scope min (and have not withdrawn,
+// narrowed or had them hidden since), with their signatures.
+func (c *circle) consentedLocked(min envelope.Scope) ([]*record.WelcomeItem, error) {
 	c.flushPendingLocked()
 	var items []*record.WelcomeItem
 	size := 0
@@ -474,7 +481,7 @@ func (c *circle) welcomePackLocked() ([]*record.WelcomeItem, error) {
 		}
 		for _, it := range page {
 			s, rec, ok := decodeStored(it)
-			if !ok || c.effectiveScope(entryKey{it.Author, it.Seq}, rec.Scope) == envelope.Scope_SCOPE_CIRCLE || !welcomed(rec) {
+			if !ok || c.effectiveScope(entryKey{it.Author, it.Seq}, rec.Scope) < min || !welcomed(rec) {
 				continue
 			}
 			if k := (entryKey{it.Author, it.Seq}); c.after.retracted[k] || c.after.hidden[k] != "" {

@@ -1815,6 +1815,137 @@ func (x *Report) GetSealed() []*SealedSecret {
 	return nil
 }
 
+// A resource a facilitator adds to the circle's library.
+type Resource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Title         string                 `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Link          string                 `protobuf:"bytes,3,opt,name=link,proto3" json:"link,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resource) Reset() {
+	*x = Resource{}
+	mi := &file_record_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resource) ProtoMessage() {}
+
+func (x *Resource) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resource.ProtoReflect.Descriptor instead.
+func (*Resource) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Resource) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Resource) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Resource) GetLink() string {
+	if x != nil {
+		return x.Link
+	}
+	return ""
+}
+
+// An exported welcome pack: consented records with their authors'
+// signatures, as a newcomer opens them.
+type PackFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Circle        []byte                 `protobuf:"bytes,1,opt,name=circle,proto3" json:"circle,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Items         []*WelcomeItem         `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
+	ExportedMs    int64                  `protobuf:"varint,4,opt,name=exported_ms,json=exportedMs,proto3" json:"exported_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackFile) Reset() {
+	*x = PackFile{}
+	mi := &file_record_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackFile) ProtoMessage() {}
+
+func (x *PackFile) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackFile.ProtoReflect.Descriptor instead.
+func (*PackFile) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PackFile) GetCircle() []byte {
+	if x != nil {
+		return x.Circle
+	}
+	return nil
+}
+
+func (x *PackFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PackFile) GetItems() []*WelcomeItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *PackFile) GetExportedMs() int64 {
+	if x != nil {
+		return x.ExportedMs
+	}
+	return 0
+}
+
 var File_record_proto protoreflect.FileDescriptor
 
 const file_record_proto_rawDesc = "" +
@@ -1950,7 +2081,17 @@ const file_record_proto_rawDesc = "" +
 	"\x05scope\x18\x02 \x01(\rR\x05scope\"o\n" +
 	"\x06Report\x12-\n" +
 	"\x06target\x18\x01 \x01(\v2\x15.hearth.record.v1.RefR\x06target\x126\n" +
-	"\x06sealed\x18\x02 \x03(\v2\x1e.hearth.record.v1.SealedSecretR\x06sealed*?\n" +
+	"\x06sealed\x18\x02 \x03(\v2\x1e.hearth.record.v1.SealedSecretR\x06sealed\"H\n" +
+	"\bResource\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
+	"\x04link\x18\x03 \x01(\tR\x04link\"\x8c\x01\n" +
+	"\bPackFile\x12\x16\n" +
+	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x123\n" +
+	"\x05items\x18\x03 \x03(\v2\x1d.hearth.record.v1.WelcomeItemR\x05items\x12\x1f\n" +
+	"\vexported_ms\x18\x04 \x01(\x03R\n" +
+	"exportedMs*?\n" +
 	"\x04Role\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x00\x12\x14\n" +
 	"\x10ROLE_FACILITATOR\x10\x01\x12\x10\n" +
@@ -1969,7 +2110,7 @@ func file_record_proto_rawDescGZIP() []byte {
 }
 
 var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_record_proto_goTypes = []any{
 	(Role)(0),                  // 0: hearth.record.v1.Role
 	(*Ref)(nil),                // 1: hearth.record.v1.Ref
@@ -1999,6 +2140,8 @@ var file_record_proto_goTypes = []any{
 	(*Rsvp)(nil),               // 25: hearth.record.v1.Rsvp
 	(*ScopeChange)(nil),        // 26: hearth.record.v1.ScopeChange
 	(*Report)(nil),             // 27: hearth.record.v1.Report
+	(*Resource)(nil),           // 28: hearth.record.v1.Resource
+	(*PackFile)(nil),           // 29: hearth.record.v1.PackFile
 }
 var file_record_proto_depIdxs = []int32{
 	1,  // 0: hearth.record.v1.Post.reply_to:type_name -> hearth.record.v1.Ref
@@ -2021,11 +2164,12 @@ var file_record_proto_depIdxs = []int32{
 	1,  // 17: hearth.record.v1.ScopeChange.target:type_name -> hearth.record.v1.Ref
 	1,  // 18: hearth.record.v1.Report.target:type_name -> hearth.record.v1.Ref
 	10, // 19: hearth.record.v1.Report.sealed:type_name -> hearth.record.v1.SealedSecret
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	15, // 20: hearth.record.v1.PackFile.items:type_name -> hearth.record.v1.WelcomeItem
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_record_proto_init() }
@@ -2039,7 +2183,7 @@ func file_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -13,6 +13,9 @@ import (
 // KeySize is the size of the store key in bytes.
 const KeySize = 32
 
+// HeaderSize is the length of a header.
+const HeaderSize = headerSize
+
 // Params are the Argon2id cost parameters recorded in a header.
 type Params struct {
 	Time      uint32 // passes over memory, 1..64
