@@ -35,6 +35,7 @@ type backend interface {
 	guidelines(ctx context.Context, circle string, accept bool, set string) (guidelinesView, error)
 	moderate(ctx context.Context, circle string, m moderation) error
 	events(ctx context.Context, circle string, a eventAct) (eventResult, error)
+	library(ctx context.Context, circle string, a libraryAct) (libraryResult, error)
 }
 
 // postParams is what a post carries besides its circle.

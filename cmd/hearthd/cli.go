@@ -47,6 +47,8 @@ type cli struct {
 	Retract    retractCmd    `cmd:"" help:"Withdraw one of your posts for everyone."`
 	React      reactCmd      `cmd:"" help:"React to a post gently (I hear you, Thank you, Sending strength)."`
 	Event      eventCmd      `cmd:"" help:"Scheduled sessions: schedule, list, rsvp, ics."`
+	Resource   resourceCmd   `cmd:"" help:"The circle's resource library: add, list."`
+	Pack       packCmd       `cmd:"" help:"Welcome packs: export (facilitators), open."`
 	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 

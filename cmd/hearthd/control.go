@@ -54,6 +54,7 @@ const (
 	cmdGuidelines   = "guidelines"
 	cmdModerate     = "moderate"
 	cmdEvents       = "events"
+	cmdLibrary      = "library"
 )
 
 // request is one control request. Which fields matter depends on Cmd.
@@ -78,6 +79,7 @@ type request struct {
 	Accept     bool        `json:"accept,omitempty"`
 	Moderation *moderation `json:"moderation,omitempty"`
 	Event      *eventAct   `json:"event,omitempty"`
+	Library    *libraryAct `json:"library,omitempty"`
 }
 
 // response is one control response.
@@ -205,6 +207,11 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 			return nil, usageErrorf("events: nothing to do")
 		}
 		return b.events(ctx, req.Circle, *req.Event)
+	case cmdLibrary:
+		if req.Library == nil {
+			return nil, usageErrorf("library: nothing to do")
+		}
+		return b.library(ctx, req.Circle, *req.Library)
 	}
 	return nil, usageErrorf("unknown control command %q", req.Cmd)
 }

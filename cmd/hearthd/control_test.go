@@ -98,6 +98,10 @@ func (f *fakeBackend) events(ctx context.Context, circle string, a eventAct) (ev
 	return eventResult{ID: "e1"}, f.record("events %s %+v", circle, a)
 }
 
+func (f *fakeBackend) library(ctx context.Context, circle string, a libraryAct) (libraryResult, error) {
+	return libraryResult{ID: "r1"}, f.record("library %s %s", circle, a.Action)
+}
+
 // noLeaks checks, after the test and its cleanups, that it left no
 // goroutine running.
 func noLeaks(t *testing.T) {

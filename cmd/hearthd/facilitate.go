@@ -456,3 +456,147 @@ func (c *eventICSCmd) Run(ctx context.Context, e *env) error {
 		return err
 	})
 }
+
+// packPassphraseEnv holds the passphrase of an exported welcome pack, which
+// the facilitator passes on to the newcomer separately.
+const packPassphraseEnv = "HEARTH_PACK_PASSPHRASE"
+
+// libraryAct is one resource-library operation: add, list or export.
+type libraryAct struct {
+	Action     string `json:"action"`
+	Title      string `json:"title,omitempty"`
+	Text       string `json:"text,omitempty"`
+	Link       string `json:"link,omitempty"`
+	Passphrase string `json:"passphrase,omitempty"` // export only; never logged
+}
+
+// resourceView is a library entry as the command line shows it.
+type resourceView struct {
+	ID     string `json:"id,omitempty"`
+	Title  string `json:"title"`
+	Text   string `json:"text,omitempty"`
+	Link   string `json:"link,omitempty"`
+	Author string `json:"author,omitempty"`
+}
+
+type libraryResult struct {
+	ID        string         `json:"id,omitempty"`
+	Resources []resourceView `json:"resources,omitempty"`
+	Pack      []byte         `json:"pack,omitempty"`
+}
+
+func viewResources(rs []app.Resource) []resourceView {
+	out := []resourceView{}
+	for _, r := range rs {
+		out = append(out, resourceView{ID: r.ID, Title: r.Title, Text: r.Text, Link: r.Link, Author: r.AuthorNick})
+	}
+	return out
+}
+
+func (l *local) library(ctx context.Context, circle string, a libraryAct) (libraryResult, error) {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return libraryResult{}, err
+	}
+	switch a.Action {
+	case "add":
+		rid, err := l.h.AddResource(ctx, id, app.ResourceOptions{Title: a.Title, Text: a.Text, Link: a.Link})
+		return libraryResult{ID: rid}, err
+	case "list":
+		rs, err := l.h.Library(id)
+		return libraryResult{Resources: viewResources(rs)}, err
+	case "export":
+		b, err := l.h.ExportPack(id, []byte(a.Passphrase))
+		return libraryResult{Pack: b}, err
+	}
+	return libraryResult{}, usageErrorf("unknown library action %q", a.Action)
+}
+
+func (r *remote) library(ctx context.Context, circle string, a libraryAct) (libraryResult, error) {
+	var out libraryResult
+	err := r.call(ctx, request{Cmd: cmdLibrary, Circle: circle, Library: &a}, &out)
+	return out, err
+}
+
+type resourceCmd struct {
+	Add  resourceAddCmd  `cmd:"" help:"Add a resource to the circle's library (facilitators); prints its id."`
+	List resourceListCmd `cmd:"" help:"List the circle's library, one JSON object a line."`
+}
+
+type resourceAddCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Title  string `required:"" help:"Title."`
+	Text   string `help:"A few lines about it."`
+	Link   string `help:"Where to find it."`
+}
+
+func (c *resourceAddCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *resourceAddCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		r, err := b.library(ctx, c.Circle, libraryAct{Action: "add", Title: c.Title, Text: c.Text, Link: c.Link})
+		if err == nil {
+			fmt.Fprintln(e.stdout, r.ID)
+		}
+		return err
+	})
+}
+
+type resourceListCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+}
+
+func (c *resourceListCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *resourceListCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		r, err := b.library(ctx, c.Circle, libraryAct{Action: "list"})
+		if err != nil {
+			return err
+		}
+		return writeJSONLines(e.stdout, r.Resources)
+	})
+}
+
+type packCmd struct {
+	Export packExportCmd `cmd:"" help:"Export the circle's welcome pack (consented posts, resources, upcoming events, with their signatures), encrypted under $HEARTH_PACK_PASSPHRASE (facilitators)."`
+	Open   packOpenCmd   `cmd:"" help:"Open a welcome pack with $HEARTH_PACK_PASSPHRASE; checks every signature; prints one JSON object a line."`
+}
+
+type packExportCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Out    string `required:"" help:"File to write (created, mode 0600)." type:"path" placeholder:"FILE"`
+}
+
+func (c *packExportCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *packExportCmd) Run(ctx context.Context, e *env) error {
+	pass, ok := e.lookupEnv(packPassphraseEnv)
+	if !ok || len(pass) < 8 {
+		return usageErrorf("set %s to the pack's passphrase (at least 8 characters) and pass it on separately", packPassphraseEnv)
+	}
+	return e.withBackend(ctx, func(b backend) error {
+		r, err := b.library(ctx, c.Circle, libraryAct{Action: "export", Passphrase: pass})
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(c.Out, r.Pack, 0o600)
+	})
+}
+
+type packOpenCmd struct {
+	File string `arg:"" help:"The pack file." type:"existingfile"`
+}
+
+func (c *packOpenCmd) Run(ctx context.Context, e *env) error {
+	pass, ok := e.lookupEnv(packPassphraseEnv)
+	if !ok {
+		return usageErrorf("set %s to the pack's passphrase", packPassphraseEnv)
+	}
+	b, err := readSmallFile(c.File, 16<<20)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	p, err := app.OpenPack(b, []byte(pass))
+	if err != nil {
+		return err
+	}
+	return writeJSONLines(e.stdout, viewResources(p.Items))
+}

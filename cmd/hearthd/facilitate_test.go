@@ -89,3 +89,34 @@ func TestEventCommands(t *testing.T) {
 		t.Fatalf("ics: got %q", cal)
 	}
 }
+
+func TestLibraryAndPackCommands(t *testing.T) {
+	a := initHome(t, "ann")
+	circle := a.mustLine("circle", "create", "--name", "evening", "--nick", "ann")
+	a.mustLine("resource", "add", "--circle", circle, "--title", "Crisis lines", "--link", "https://example.org")
+	a.mustLine("post", "--circle", circle, "--scope", "future", "for later members")
+	a.mustLine("post", "--circle", circle, "just us")
+	lib := decodeLines[resourceView](t, a.must("resource", "list", "--circle", circle))
+	if len(lib) != 1 || lib[0].Title != "Crisis lines" {
+		t.Fatalf("library: got %+v, want the crisis lines", lib)
+	}
+	file := filepath.Join(t.TempDir(), "welcome.pack")
+	wantFailure(t, "export without a pack passphrase", a.run("pack", "export", "--circle", circle, "--out", file), exitUsage, "HEARTH_PACK_PASSPHRASE")
+	env := append(childEnv(a.pass), "HEARTH_PACK_PASSPHRASE=told in person")
+	if r := a.runEnv(env, "pack", "export", "--circle", circle, "--out", file); r.code != 0 {
+		t.Fatalf("export: got %v, want exit 0", r)
+	}
+	r := a.runEnv(append(childEnv(""), "HEARTH_PACK_PASSPHRASE=told in person"), "pack", "open", file)
+	if r.code != 0 {
+		t.Fatalf("open: got %v, want exit 0", r)
+	}
+	got := map[string]bool{}
+	for _, it := range decodeLines[resourceView](t, r.stdout) {
+		got[it.Title] = true
+	}
+	if !got["Crisis lines"] || !got["for later members"] || got["just us"] {
+		t.Fatalf("pack: got %v, want the consented items only", got)
+	}
+	wantFailure(t, "open with a wrong passphrase",
+		a.runEnv(append(childEnv(""), "HEARTH_PACK_PASSPHRASE=a wrong guess"), "pack", "open", file), exitFailure, "wrong passphrase")
+}
