@@ -212,3 +212,48 @@ func TestLiveRateLimit(t *testing.T) {
 		t.Fatal("another author was held back too")
 	}
 }
+
+// A sequence number far ahead (2^63) is refused, at once.
+func TestSeqFarAheadRefused(t *testing.T) {
+	c, other, pid := offlineCircle(t)
+	ek := c.epochs[c.state.Epoch]
+	rec := &envelope.Record{Kind: envelope.Kind_KIND_POST, Lamport: 5}
+	env, _, err := envelope.Seal([16]byte(c.id), &ek.content, ek.number, 1<<63, other, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.receive(pid, env); v != vReject {
+		t.Fatalf("got verdict %d, want reject", v)
+	}
+	if has, _ := c.store.HasEnvelope([16]byte(c.id), other.ID(), 1<<63); has {
+		t.Fatal("stored a record 2^63 ahead")
+	}
+	if c.h.Counters()["refused_seq_jump"] != 1 {
+		t.Fatalf("got counters %v, want one refused_seq_jump", c.h.Counters())
+	}
+}
+
+// A sender whose clock is a day off is not refused; order follows the
+// causal clock, the send time stays advisory.
+func TestClockADayOff(t *testing.T) {
+	c, other, pid := offlineCircle(t)
+	ek := c.epochs[c.state.Epoch]
+	body, _ := proto.Marshal(&record.Post{Text: "from the future"})
+	rec := &envelope.Record{Kind: envelope.Kind_KIND_POST, Body: body, Lamport: c.state.Lamport + 1,
+		SentAtMs: time.Now().Add(24 * time.Hour).UnixMilli()}
+	env, _, err := envelope.Seal([16]byte(c.id), &ek.content, ek.number, 1, other, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.receive(pid, env); v != vAccept {
+		t.Fatalf("got verdict %d, want accept", v)
+	}
+	mine, err := c.h.Post(context.Background(), c.id, PostOptions{Text: "now"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := c.h.History(c.id, "", 10)
+	if n := len(msgs); n < 2 || msgs[n-2].Text != "from the future" || msgs[n-1].ID != mine.ID {
+		t.Fatalf("got order %v, want the day-ahead post before the reply written after it", msgs)
+	}
+}

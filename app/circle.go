@@ -34,6 +34,10 @@ const (
 
 var keyCircle = []byte("circle")
 
+// maxSeqJump is how far beyond the last sequence number seen of an author
+// a record may be.
+const maxSeqJump = 1 << 20
+
 // Bounds on what a circle keeps in memory for envelopes it cannot place yet
 // (an epoch whose key has not arrived, an author not yet in the roster).
 const (
@@ -374,6 +378,12 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 	}
 	if c.batch != nil && c.batch.has[entryKey{h.Author, h.Seq}] {
 		return vAccept
+	}
+	if h.Seq > c.maxSeen[h.Author]+maxSeqJump {
+		// No member writes a million records unseen: a sequence number this
+		// far ahead is refused, before any work proportional to the gap.
+		c.h.count("refused_seq_jump")
+		return vReject
 	}
 	have, err := c.store.HasEnvelope(c.id, h.Author, h.Seq)
 	if err != nil {
