@@ -374,12 +374,17 @@ func TestJoinErrors(t *testing.T) {
 	if code == "" {
 		t.Fatal("invite code: got none, want one")
 	}
+	// One symbol of the code's body changed to another (codes ignore case
+	// and dashes, and read I, L and O as 1, 1 and 0, so B and C are safe).
 	typo := []rune(code)
 	i := len(typo) / 2
-	if typo[i] == 'a' {
-		typo[i] = 'b'
+	for typo[i] == '-' {
+		i++
+	}
+	if typo[i] == 'B' || typo[i] == 'b' {
+		typo[i] = 'C'
 	} else {
-		typo[i] = 'a'
+		typo[i] = 'B'
 	}
 
 	other := newHarnessSharing(t)
