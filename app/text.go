@@ -27,12 +27,16 @@ func cleanName(s string) string {
 		case r == utf8.RuneError, unicode.Is(unicode.Cc, r), unicode.Is(unicode.Cf, r):
 			continue
 		}
+		need := utf8.RuneLen(r)
+		if space {
+			need++
+		}
+		if b.Len()+need > maxShownName {
+			break
+		}
 		if space {
 			b.WriteByte(' ')
 			space = false
-		}
-		if b.Len()+utf8.RuneLen(r) > maxShownName {
-			break
 		}
 		b.WriteRune(r)
 	}
