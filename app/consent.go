@@ -38,6 +38,11 @@ func (h *Hearth) NarrowScope(ctx context.Context, id CircleID, target string, sc
 		if MemberID(ref.Author) != c.selfID {
 			return fmt.Errorf("%w: only its author can change a post's scope", ErrInvalid)
 		}
+		if t, ok := refOf(ref); ok {
+			if old, narrowed := c.after.scope[t]; narrowed && envelope.Scope(scope) >= old {
+				return fmt.Errorf("%w: a post's scope can only narrow once consent is withdrawn", ErrInvalid)
+			}
+		}
 		return nil
 	})
 }

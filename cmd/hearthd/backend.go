@@ -36,6 +36,7 @@ type backend interface {
 	moderate(ctx context.Context, circle string, m moderation) error
 	events(ctx context.Context, circle string, a eventAct) (eventResult, error)
 	library(ctx context.Context, circle string, a libraryAct) (libraryResult, error)
+	reports(ctx context.Context, circle string) ([]reportView, error)
 }
 
 // postParams is what a post carries besides its circle.
@@ -138,6 +139,46 @@ func parseMember(s string) (app.MemberID, error) {
 		return id, bad
 	}
 	return id, nil
+}
+
+// resolveMember finds a current member of a circle by id or by pseudonym.
+// A string shaped like a member id is taken as one; otherwise it must be
+// the pseudonym of exactly one current member (compared as shown, ignoring
+// case), so a name two members share is refused rather than guessed.
+func (l *local) resolveMember(id app.CircleID, s string) (app.MemberID, error) {
+	if looksLikeMemberID(s) {
+		return parseMember(s)
+	}
+	ms, err := l.h.Members(id)
+	if err != nil {
+		return app.MemberID{}, err
+	}
+	var found []app.Member
+	for _, m := range ms {
+		if strings.EqualFold(m.Nick, s) {
+			found = append(found, m)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return app.MemberID{}, fmt.Errorf("%w: nobody is called %q (members --json lists ids and pseudonyms)", app.ErrNoMember, s)
+	case 1:
+		return found[0].ID, nil
+	}
+	return app.MemberID{}, usageErrorf("%d members are called %q; give the member id instead (members --json)", len(found), s)
+}
+
+// looksLikeMemberID tells whether s has the shape of a member id.
+func looksLikeMemberID(s string) bool {
+	if len(s) != memberIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *local) createCircle(ctx context.Context, name, nick string) (string, error) {
@@ -303,7 +344,7 @@ func (l *local) remove(ctx context.Context, circle, member, reason string) error
 	if err != nil {
 		return err
 	}
-	target, err := parseMember(member)
+	target, err := l.resolveMember(id, member)
 	if err != nil {
 		return err
 	}

@@ -40,11 +40,15 @@ type cli struct {
 	Leave      leaveCmd      `cmd:"" help:"Leave a circle and forget it in this vault; prints nothing on success."`
 	Insights   insightsCmd   `cmd:"" help:"A circle's local insights for facilitators (posts per week, active members, unanswered posts, median time to first reply), computed here and sent nowhere."`
 	Wipe       wipeCmd       `cmd:"" help:"Panic wipe: destroy this vault at once, without its passphrase (needs --yes)."`
-	Guidelines guidelinesCmd `cmd:"" help:"Show a circle's guidelines; --accept them; facilitators --set new ones."`
+	Guidelines guidelinesCmd `cmd:"" help:"A circle's guidelines: show, accept, set (facilitators)."`
 	Retention  retentionCmd  `cmd:"" help:"Set how long a circle's messages are kept (facilitators)."`
+	Promote    promoteCmd    `cmd:"" help:"Make a member a co-facilitator (facilitators)."`
 	Role       roleCmd       `cmd:"" help:"Make a member a co-facilitator, or a member again (facilitators)."`
 	Hide       hideCmd       `cmd:"" help:"Hide a post for everyone, with a reason (facilitators)."`
 	Retract    retractCmd    `cmd:"" help:"Withdraw one of your posts for everyone."`
+	Rescope    rescopeCmd    `cmd:"" help:"Narrow who may see one of your posts (consent can be withdrawn, never widened)."`
+	Report     reportCmd     `cmd:"" help:"Tell the facilitators, and only them, that a post troubles you."`
+	Reports    reportsCmd    `cmd:"" help:"The reports sent to you as a facilitator, one JSON object a line."`
 	React      reactCmd      `cmd:"" help:"React to a post gently (I hear you, Thank you, Sending strength)."`
 	Event      eventCmd      `cmd:"" help:"Scheduled sessions: schedule, list, rsvp, ics."`
 	Resource   resourceCmd   `cmd:"" help:"The circle's resource library: add, list."`
@@ -241,7 +245,7 @@ func (c *membersCmd) Run(ctx context.Context, e *env) error {
 
 type removeCmd struct {
 	Circle string `required:"" help:"Circle id." placeholder:"ID"`
-	Member string `required:"" help:"Id of the member to remove, as members --json shows it (32 hex characters)." placeholder:"MEMBER_ID"`
+	Member string `required:"" help:"The member to remove: its id (32 hex characters, as members --json shows it) or its pseudonym." placeholder:"NICK_OR_ID"`
 	Reason string `help:"Why, for the circle's record (at most 500 bytes)." placeholder:"TEXT"`
 }
 
@@ -252,18 +256,7 @@ func (c *removeCmd) Help() string {
 		"this home is next online."
 }
 
-func (c *removeCmd) Validate() error {
-	if err := checkCircleFlag(c.Circle); err != nil {
-		return err
-	}
-	if c.Member == "" {
-		return nil // kong reports the missing flag
-	}
-	if _, err := parseMember(c.Member); err != nil {
-		return fmt.Errorf("--member: %v", err)
-	}
-	return nil
-}
+func (c *removeCmd) Validate() error { return checkCircleFlag(c.Circle) }
 
 func (c *removeCmd) Run(ctx context.Context, e *env) error {
 	return e.withBackend(ctx, func(b backend) error {

@@ -55,6 +55,7 @@ const (
 	cmdModerate     = "moderate"
 	cmdEvents       = "events"
 	cmdLibrary      = "library"
+	cmdReports      = "reports"
 )
 
 // request is one control request. Which fields matter depends on Cmd.
@@ -212,6 +213,8 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 			return nil, usageErrorf("library: nothing to do")
 		}
 		return b.library(ctx, req.Circle, *req.Library)
+	case cmdReports:
+		return b.reports(ctx, req.Circle)
 	}
 	return nil, usageErrorf("unknown control command %q", req.Cmd)
 }

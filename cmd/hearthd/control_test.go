@@ -102,6 +102,10 @@ func (f *fakeBackend) library(ctx context.Context, circle string, a libraryAct) 
 	return libraryResult{ID: "r1"}, f.record("library %s %s", circle, a.Action)
 }
 
+func (f *fakeBackend) reports(ctx context.Context, circle string) ([]reportView, error) {
+	return nil, f.record("reports %s", circle)
+}
+
 // noLeaks checks, after the test and its cleanups, that it left no
 // goroutine running.
 func noLeaks(t *testing.T) {

@@ -72,7 +72,7 @@ var errorKinds = []errorKind{
 	{kind: "no_circle", err: app.ErrNoCircle},
 	{kind: "not_member", err: app.ErrNotMember},
 	{kind: "not_facilitator", err: app.ErrNotFacilitator, phrase: "only a facilitator can do this"},
-	{kind: "no_member", err: app.ErrNoMember, phrase: "no such member in this circle"},
+	{kind: "no_member", err: app.ErrNoMember},
 	{kind: "offline", err: app.ErrOffline},
 	{kind: "empty", err: app.ErrEmpty},
 	{kind: "too_long", err: app.ErrTooLong},

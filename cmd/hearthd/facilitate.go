@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -136,13 +137,14 @@ func (r *remote) guidelines(ctx context.Context, circle string, accept bool, set
 // moderate carries the small signed acts of a circle: a facilitator's
 // retention, role and hiding, and any member's reaction or retraction.
 type moderation struct {
-	Action   string `json:"action"` // retention, role, hide, retract, react
+	Action   string `json:"action"` // retention, role, hide, retract, react, rescope, report
 	Days     int    `json:"days,omitempty"`
 	Member   string `json:"member,omitempty"`
 	Role     string `json:"role,omitempty"`
 	Message  string `json:"message,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	Reaction string `json:"reaction,omitempty"`
+	Scope    string `json:"scope,omitempty"`
 }
 
 func (l *local) moderate(ctx context.Context, circle string, m moderation) error {
@@ -154,9 +156,9 @@ func (l *local) moderate(ctx context.Context, circle string, m moderation) error
 	case "retention":
 		err = l.h.SetRetention(ctx, id, m.Days)
 	case "role":
-		member, perr := parseMember(m.Member)
+		member, perr := l.resolveMember(id, m.Member)
 		if perr != nil {
-			return perr
+			return fmt.Errorf("role: %w", perr)
 		}
 		role := app.RoleMember
 		switch m.Role {
@@ -173,6 +175,14 @@ func (l *local) moderate(ctx context.Context, circle string, m moderation) error
 		err = l.h.Retract(ctx, id, m.Message)
 	case "react":
 		err = l.h.React(ctx, id, m.Message, m.Reaction)
+	case "rescope":
+		scope, perr := app.ParseScope(m.Scope)
+		if perr != nil {
+			return usageErrorf("scope %q: want circle, future or resource", m.Scope)
+		}
+		err = l.h.NarrowScope(ctx, id, m.Message, scope)
+	case "report":
+		err = l.h.Report(ctx, id, m.Message, m.Reason)
 	default:
 		return usageErrorf("unknown action %q", m.Action)
 	}
@@ -187,32 +197,76 @@ func (r *remote) moderate(ctx context.Context, circle string, m moderation) erro
 }
 
 type guidelinesCmd struct {
+	Show   guidelinesShowCmd   `cmd:"" help:"Show the circle's guidelines and whether you accepted them."`
+	Accept guidelinesAcceptCmd `cmd:"" help:"Accept the current guidelines (needed before posting)."`
+	Set    guidelinesSetCmd    `cmd:"" help:"Replace the guidelines (facilitators); every member accepts the new version before posting again."`
+}
+
+type guidelinesShowCmd struct {
 	Circle string `required:"" help:"Circle id." placeholder:"ID"`
-	Accept bool   `help:"Accept the current guidelines (needed before posting)."`
-	Set    string `help:"Facilitators: replace the guidelines with the text of this file; every member accepts the new version before posting again." type:"existingfile" placeholder:"FILE"`
 	JSON   bool   `name:"json" help:"One JSON object: text, version, accepted."`
 }
 
-func (c *guidelinesCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *guidelinesShowCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *guidelinesShowCmd) Run(ctx context.Context, e *env) error {
+	return e.guidelines(ctx, c.Circle, false, "", c.JSON)
+}
 
-func (c *guidelinesCmd) Run(ctx context.Context, e *env) error {
-	var set string
-	if c.Set != "" {
-		b, err := readSmallFile(c.Set, 64<<10)
+type guidelinesAcceptCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	JSON   bool   `name:"json" help:"One JSON object: text, version, accepted."`
+}
+
+func (c *guidelinesAcceptCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *guidelinesAcceptCmd) Run(ctx context.Context, e *env) error {
+	return e.guidelines(ctx, c.Circle, true, "", c.JSON)
+}
+
+type guidelinesSetCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	File   string `help:"Read the new guidelines from this file (at most 64 KiB); without --file or --text, from standard input." type:"existingfile" placeholder:"FILE" xor:"source"`
+	Text   string `help:"The new guidelines as one argument." xor:"source"`
+	JSON   bool   `name:"json" help:"One JSON object: text, version, accepted."`
+}
+
+func (c *guidelinesSetCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *guidelinesSetCmd) Run(ctx context.Context, e *env) error {
+	const limit = 64 << 10
+	text := c.Text
+	switch {
+	case c.File != "":
+		b, err := readSmallFile(c.File, limit)
 		if err != nil {
 			return usageErrorf("%v", err)
 		}
-		set = string(b)
-	}
-	return e.withBackend(ctx, func(b backend) error {
-		g, err := b.guidelines(ctx, c.Circle, c.Accept, set)
+		text = string(b)
+	case c.Text == "":
+		b, err := io.ReadAll(io.LimitReader(e.stdin, limit+1))
 		if err != nil {
 			return err
 		}
-		if c.JSON {
+		if len(b) > limit {
+			return usageErrorf("the guidelines are longer than %d bytes", limit)
+		}
+		text = string(b)
+	}
+	if strings.TrimSpace(text) == "" {
+		return usageErrorf("the new guidelines are empty")
+	}
+	return e.guidelines(ctx, c.Circle, false, text, c.JSON)
+}
+
+// guidelines shows a circle's guidelines after accepting or replacing them.
+func (e *env) guidelines(ctx context.Context, circle string, accept bool, set string, asJSON bool) error {
+	return e.withBackend(ctx, func(b backend) error {
+		g, err := b.guidelines(ctx, circle, accept, set)
+		if err != nil {
+			return err
+		}
+		if asJSON {
 			return writeJSONLines(e.stdout, []guidelinesView{g})
 		}
-		state := "not yet accepted: run with --accept"
+		state := "not yet accepted: run guidelines accept"
 		if g.Accepted {
 			state = "accepted"
 		}
@@ -233,21 +287,28 @@ func (c *retentionCmd) Run(ctx context.Context, e *env) error {
 
 type roleCmd struct {
 	Circle string `required:"" help:"Circle id." placeholder:"ID"`
-	Member string `required:"" help:"Member id, as members --json shows it." placeholder:"MEMBER_ID"`
+	Member string `required:"" help:"Member id (as members --json shows it) or pseudonym." placeholder:"NICK_OR_ID"`
 	Role   string `required:"" enum:"facilitator,member" help:"facilitator or member. Facilitators only."`
 }
 
 func (c *roleCmd) Validate() error { return checkCircleFlag(c.Circle) }
 func (c *roleCmd) Run(ctx context.Context, e *env) error {
-	if _, err := parseMember(c.Member); err != nil {
-		return err
-	}
 	return e.moderate(ctx, c.Circle, moderation{Action: "role", Member: c.Member, Role: c.Role})
+}
+
+type promoteCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+	Member string `required:"" help:"Member id (as members --json shows it) or pseudonym." placeholder:"NICK_OR_ID"`
+}
+
+func (c *promoteCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *promoteCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "role", Member: c.Member, Role: "facilitator"})
 }
 
 type hideCmd struct {
 	Circle  string `required:"" help:"Circle id." placeholder:"ID"`
-	Message string `required:"" help:"Message id, as read --json shows it." placeholder:"MSG_ID"`
+	Message string `name:"post" aliases:"message" required:"" help:"Post id, as read --json shows it." placeholder:"POST_ID"`
 	Reason  string `help:"Shown in the post's place."`
 }
 
@@ -258,7 +319,7 @@ func (c *hideCmd) Run(ctx context.Context, e *env) error {
 
 type retractCmd struct {
 	Circle  string `required:"" help:"Circle id." placeholder:"ID"`
-	Message string `required:"" help:"Id of one of your own posts." placeholder:"MSG_ID"`
+	Message string `name:"post" aliases:"message" required:"" help:"Id of one of your own posts." placeholder:"POST_ID"`
 }
 
 func (c *retractCmd) Validate() error { return checkCircleFlag(c.Circle) }
@@ -266,9 +327,78 @@ func (c *retractCmd) Run(ctx context.Context, e *env) error {
 	return e.moderate(ctx, c.Circle, moderation{Action: "retract", Message: c.Message})
 }
 
+type rescopeCmd struct {
+	Circle  string `required:"" help:"Circle id." placeholder:"ID"`
+	Message string `name:"post" aliases:"message" required:"" help:"Id of one of your own posts." placeholder:"POST_ID"`
+	Scope   string `required:"" enum:"circle,future,resource" help:"The narrower scope: circle (members at the time only) or future (no longer a resource)."`
+}
+
+func (c *rescopeCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *rescopeCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "rescope", Message: c.Message, Scope: c.Scope})
+}
+
+type reportCmd struct {
+	Circle  string `required:"" help:"Circle id." placeholder:"ID"`
+	Message string `name:"post" aliases:"message" required:"" help:"Id of the post." placeholder:"POST_ID"`
+	Reason  string `required:"" help:"What troubles you; sealed to the facilitators alone."`
+}
+
+func (c *reportCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *reportCmd) Run(ctx context.Context, e *env) error {
+	return e.moderate(ctx, c.Circle, moderation{Action: "report", Message: c.Message, Reason: c.Reason})
+}
+
+// reportView is a report a facilitator received.
+type reportView struct {
+	Post     string `json:"post"`
+	From     string `json:"from"`
+	FromNick string `json:"from_nick"`
+	Reason   string `json:"reason"`
+	SentAt   string `json:"sent_at"` // RFC 3339
+}
+
+func (l *local) reports(ctx context.Context, circle string) ([]reportView, error) {
+	id, err := parseCircle(circle)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := l.h.Reports(id)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	out := []reportView{}
+	for _, r := range rs {
+		out = append(out, reportView{Post: r.Target, From: r.From.String(), FromNick: r.FromNick,
+			Reason: r.Text, SentAt: r.SentAt.UTC().Format(time.RFC3339)})
+	}
+	return out, nil
+}
+
+func (r *remote) reports(ctx context.Context, circle string) ([]reportView, error) {
+	var out []reportView
+	err := r.call(ctx, request{Cmd: cmdReports, Circle: circle}, &out)
+	return out, err
+}
+
+type reportsCmd struct {
+	Circle string `required:"" help:"Circle id." placeholder:"ID"`
+}
+
+func (c *reportsCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *reportsCmd) Run(ctx context.Context, e *env) error {
+	return e.withBackend(ctx, func(b backend) error {
+		rs, err := b.reports(ctx, c.Circle)
+		if err != nil {
+			return err
+		}
+		return writeJSONLines(e.stdout, rs)
+	})
+}
+
 type reactCmd struct {
 	Circle   string `required:"" help:"Circle id." placeholder:"ID"`
-	Message  string `required:"" help:"Message id." placeholder:"MSG_ID"`
+	Message  string `name:"post" aliases:"message" required:"" help:"Post id." placeholder:"POST_ID"`
 	Reaction string `help:"One of: I hear you; Thank you; Sending strength. Empty withdraws yours."`
 }
 
@@ -384,7 +514,7 @@ func (r *remote) events(ctx context.Context, circle string, a eventAct) (eventRe
 }
 
 type eventCmd struct {
-	Schedule eventScheduleCmd `cmd:"" help:"Schedule a session (facilitators); prints its id."`
+	Add      eventScheduleCmd `cmd:"" aliases:"schedule" help:"Schedule a session (facilitators); prints its id."`
 	List     eventListCmd     `cmd:"" help:"List the sessions that have not ended."`
 	RSVP     eventRSVPCmd     `cmd:"" name:"rsvp" help:"Answer a session: yes, maybe or no."`
 	ICS      eventICSCmd      `cmd:"" name:"ics" help:"Print a session as an iCalendar (.ics) file for a calendar app."`

@@ -45,23 +45,29 @@ func TestFacilitationCommands(t *testing.T) {
 	gone := a.mustLine("post", "--circle", circle, "withdrawn")
 	hidden := a.mustLine("post", "--circle", circle, "hidden one")
 
-	g := decodeLines[guidelinesView](t, a.must("guidelines", "--circle", circle, "--json"))
+	g := decodeLines[guidelinesView](t, a.must("guidelines", "show", "--circle", circle, "--json"))
 	if len(g) != 1 || g[0].Version != 1 || !g[0].Accepted {
 		t.Fatalf("creator's guidelines: got %+v, want version 1, accepted", g)
 	}
 	file := filepath.Join(t.TempDir(), "g.md")
 	os.WriteFile(file, []byte("Be kind."), 0o600)
-	g = decodeLines[guidelinesView](t, a.must("guidelines", "--circle", circle, "--set", file, "--json"))
+	g = decodeLines[guidelinesView](t, a.must("guidelines", "set", "--circle", circle, "--file", file, "--json"))
 	if len(g) != 1 || g[0].Version != 2 || g[0].Text != "Be kind." || !g[0].Accepted {
-		t.Fatalf("after --set: got %+v, want version 2, accepted by its author", g)
+		t.Fatalf("after set --file: got %+v, want version 2, accepted by its author", g)
 	}
+	g = decodeLines[guidelinesView](t, a.must("guidelines", "set", "--circle", circle, "--text", "Be kind. Listen.", "--json"))
+	if len(g) != 1 || g[0].Version != 3 || g[0].Text != "Be kind. Listen." {
+		t.Fatalf("after set --text: got %+v, want version 3", g)
+	}
+	wantFailure(t, "empty guidelines", a.run("guidelines", "set", "--circle", circle, "--text", " "), exitUsage, "empty")
 
 	a.must("retention", "--circle", circle, "--days", "7")
 	wantFailure(t, "retention of 2 days", a.run("retention", "--circle", circle, "--days", "2"), exitUsage, "days")
-	a.must("react", "--circle", circle, "--message", kept, "--reaction", "Thank you")
-	wantFailure(t, "an unknown reaction", a.run("react", "--circle", circle, "--message", kept, "--reaction", "lol"), exitUsage, "reaction")
-	a.must("retract", "--circle", circle, "--message", gone)
-	a.must("hide", "--circle", circle, "--message", hidden, "--reason", "off topic")
+	a.must("react", "--circle", circle, "--post", kept, "--reaction", "Thank you")
+	wantFailure(t, "an unknown reaction", a.run("react", "--circle", circle, "--post", kept, "--reaction", "lol"), exitUsage, "reaction")
+	a.must("retract", "--circle", circle, "--post", gone)
+	a.must("hide", "--circle", circle, "--message", hidden, "--reason", "off topic") // the older flag name still works
+	wantFailure(t, "promoting nobody", a.run("promote", "--circle", circle, "--member", "bob"), exitFailure, `nobody is called "bob"`)
 
 	seen := map[string]string{}
 	for _, m := range a.readMessages(circle, 100) {
@@ -70,12 +76,21 @@ func TestFacilitationCommands(t *testing.T) {
 	if seen[kept] != "post" || seen[gone] != "" || seen[hidden] != "hidden" {
 		t.Fatalf("got kinds kept=%q withdrawn=%q hidden=%q; want post, absent, hidden", seen[kept], seen[gone], seen[hidden])
 	}
+
+	shared := a.mustLine("post", "--circle", circle, "--scope", "resource", "a breathing exercise")
+	a.must("rescope", "--circle", circle, "--post", shared, "--scope", "future")
+	for _, m := range a.readMessages(circle, 100) {
+		if m.ID == shared && m.Scope != "future" {
+			t.Fatalf("after rescope: scope %q, want future", m.Scope)
+		}
+	}
+	wantFailure(t, "widening a scope", a.run("rescope", "--circle", circle, "--post", shared, "--scope", "resource"), exitUsage, "only narrow")
 }
 
 func TestEventCommands(t *testing.T) {
 	a := initHome(t, "ann")
 	circle := a.mustLine("circle", "create", "--name", "evening", "--nick", "ann")
-	ev := a.mustLine("event", "schedule", "--circle", circle, "--title", "Check-in",
+	ev := a.mustLine("event", "add", "--circle", circle, "--title", "Check-in",
 		"--start", "2099-03-04T18:30", "--zone", "Europe/Berlin", "--duration", "90", "--where", "in Hearth")
 	wantFailure(t, "a bad start", a.run("event", "schedule", "--circle", circle, "--title", "x", "--start", "tomorrow"), exitUsage, "start")
 	a.must("event", "rsvp", "--circle", circle, "--event", ev, "--answer", "yes")
