@@ -256,7 +256,19 @@ func (c *removeCmd) Help() string {
 		"this home is next online."
 }
 
-func (c *removeCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *removeCmd) Validate() error { return checkCircleAndMember(c.Circle, c.Member) }
+
+// checkCircleAndMember checks a --circle flag and that --member names
+// someone: a pseudonym or a member id, resolved against the roster later.
+func checkCircleAndMember(circle, member string) error {
+	if err := checkCircleFlag(circle); err != nil {
+		return err
+	}
+	if strings.TrimSpace(member) == "" {
+		return usageErrorf("--member: give the member's pseudonym or id (members --json lists them)")
+	}
+	return nil
+}
 
 func (c *removeCmd) Run(ctx context.Context, e *env) error {
 	return e.withBackend(ctx, func(b backend) error {

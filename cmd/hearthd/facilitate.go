@@ -291,7 +291,7 @@ type roleCmd struct {
 	Role   string `required:"" enum:"facilitator,member" help:"facilitator or member. Facilitators only."`
 }
 
-func (c *roleCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *roleCmd) Validate() error { return checkCircleAndMember(c.Circle, c.Member) }
 func (c *roleCmd) Run(ctx context.Context, e *env) error {
 	return e.moderate(ctx, c.Circle, moderation{Action: "role", Member: c.Member, Role: c.Role})
 }
@@ -301,7 +301,7 @@ type promoteCmd struct {
 	Member string `required:"" help:"Member id (as members --json shows it) or pseudonym." placeholder:"NICK_OR_ID"`
 }
 
-func (c *promoteCmd) Validate() error { return checkCircleFlag(c.Circle) }
+func (c *promoteCmd) Validate() error { return checkCircleAndMember(c.Circle, c.Member) }
 func (c *promoteCmd) Run(ctx context.Context, e *env) error {
 	return e.moderate(ctx, c.Circle, moderation{Action: "role", Member: c.Member, Role: "facilitator"})
 }
