@@ -314,6 +314,11 @@ func (c *circle) receive(from peer.ID, env []byte) verdict {
 		c.h.count("refused_malformed")
 		return vReject
 	}
+	return c.receiveParsed(from, h, env)
+}
+
+// receiveParsed is receive for an envelope whose header was parsed already.
+func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verdict {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Records that change nothing but the history are announced at once and

@@ -474,14 +474,19 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 	if m.From == c.peerID() {
 		return p2p.Accept // our own publish: already checked and stored
 	}
-	if h, err := envelope.Parse(m.Data); err == nil && !c.allowLive(h.Author) {
+	h, err := envelope.Parse(m.Data)
+	if err != nil {
+		c.h.count("refused_malformed")
+		return p2p.Reject
+	}
+	if !c.allowLive(h.Author) {
 		// A member flooding the circle: its records beyond the rate are
 		// neither stored nor passed on now; catch-up sync brings them
 		// later, at its own pace, so the circle keeps working for the rest.
 		c.h.count("rate_limited")
 		return p2p.Ignore
 	}
-	switch c.receive(m.From, m.Data) {
+	switch c.receiveParsed(m.From, h, m.Data) {
 	case vAccept:
 		return p2p.Accept
 	case vReject:

@@ -481,7 +481,7 @@ func (c *circle) consentedLocked(min envelope.Scope) ([]*record.WelcomeItem, err
 		}
 		for _, it := range page {
 			s, rec, ok := decodeStored(it)
-			if !ok || c.effectiveScope(entryKey{it.Author, it.Seq}, rec.Scope) < min || !welcomed(rec) {
+			if !ok || c.effectiveScope(entryKey{it.Author, it.Seq}, rec.Scope) < min || !welcomed(rec, c.h.now()) {
 				continue
 			}
 			if k := (entryKey{it.Author, it.Seq}); c.after.retracted[k] || c.after.hidden[k] != "" {
@@ -504,15 +504,15 @@ func (c *circle) consentedLocked(min envelope.Scope) ([]*record.WelcomeItem, err
 }
 
 // welcomed reports whether a consented record belongs in a welcome pack:
-// posts and resources, and events not yet over.
-func welcomed(rec *envelope.Record) bool {
+// posts and resources, and events not yet over at now.
+func welcomed(rec *envelope.Record, now time.Time) bool {
 	switch rec.Kind {
 	case envelope.Kind_KIND_POST, envelope.Kind_KIND_RESOURCE:
 		return true
 	case envelope.Kind_KIND_EVENT:
 		var ev record.Event
 		return proto.Unmarshal(rec.Body, &ev) == nil &&
-			time.UnixMilli(ev.StartMs).Add(time.Duration(ev.DurationMin)*time.Minute).After(time.Now())
+			time.UnixMilli(ev.StartMs).Add(time.Duration(ev.DurationMin)*time.Minute).After(now)
 	}
 	return false
 }
