@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -67,4 +69,61 @@ func TestModerationAcrossMembers(t *testing.T) {
 			return false, "post missing"
 		})
 	}
+}
+
+// Scenario: consent scopes between real processes. A newcomer's read shows
+// exactly the posts from before it joined whose authors let later members
+// see them (scope future or resource), with their authors; nothing scoped
+// to the circle of the time, nothing withdrawn, nothing narrowed since.
+func TestNewcomerReadsOnlyConsentedPosts(t *testing.T) {
+	a, b := initHome(t, "a"), initHome(t, "b")
+	a.startServe()
+	circle := a.mustLine("circle", "create", "--name", "Grief circle", "--nick", "ann")
+	code := a.mustLine("invite", "--circle", circle)
+	b.startServe()
+	b.mustLine("join", "--nick", "bea", code)
+	converge(t, circle, a, b)
+
+	a.mustLine("post", "--circle", circle, "only for us tonight")
+	a.mustLine("post", "--circle", circle, "--scope", "future", "welcome, whoever comes next")
+	a.mustLine("post", "--circle", circle, "--scope", "resource", "the breathing exercise I use")
+	b.mustLine("post", "--circle", circle, "--scope", "future", "it gets lighter, slowly")
+	narrowed := b.mustLine("post", "--circle", circle, "--scope", "future", "I changed my mind about this one")
+	withdrawn := a.mustLine("post", "--circle", circle, "--scope", "resource", "a link I should not share")
+	b.mustLine("post", "--circle", circle, "bea, just to the two of you")
+	b.must("rescope", "--circle", circle, "--post", narrowed, "--scope", "circle")
+	a.must("retract", "--circle", circle, "--post", withdrawn)
+	eventually(t, "ann has all of bea's posts and acts", func() (bool, string) {
+		return hasAll(posts(a.readMessages(circle, 50)), []string{"it gets lighter, slowly", "bea, just to the two of you"})
+	})
+
+	c := initHome(t, "c")
+	c.startServe()
+	c.mustLine("join", "--nick", "cal", a.mustLine("invite", "--circle", circle))
+	want := map[string]string{
+		"welcome, whoever comes next":  "ann",
+		"the breathing exercise I use": "ann",
+		"it gets lighter, slowly":      "bea",
+	}
+	eventually(t, "cal reads exactly the consented posts", func() (bool, string) {
+		got := map[string]string{}
+		for _, m := range c.readMessages(circle, 100) {
+			if m.Kind == "post" {
+				got[m.Text] = m.Author
+			}
+		}
+		return maps.Equal(got, want), fmt.Sprintf("%v", got)
+	})
+	// Nothing else arrives later: sync has had its chance.
+	time.Sleep(3 * time.Second)
+	for _, m := range c.readMessages(circle, 100) {
+		if m.Kind == "post" && want[m.Text] != m.Author {
+			t.Errorf("cal reads %q by %s, which it must not", m.Text, m.Author)
+		}
+	}
+	// After joining, cal reads what is posted to the circle of now.
+	a.mustLine("post", "--circle", circle, "hello cal")
+	eventually(t, "cal reads a post made after it joined", func() (bool, string) {
+		return hasAll(posts(c.readMessages(circle, 100)), []string{"hello cal"})
+	})
 }
