@@ -79,6 +79,11 @@ func TestReceiveStoresOnce(t *testing.T) {
 				t.Fatalf("got verdict %d, want accept", v)
 			}
 		}
+		c.flushPending()
+	}
+	// The second time round, each is known by its stored bytes.
+	if got := c.h.Counters()["replayed"]; got != 3 {
+		t.Errorf("replays recognised from the store: got %d, want 3", got)
 	}
 	msgs, err := c.h.History(c.id, "", 100)
 	if err != nil {

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -319,6 +321,13 @@ func (c *circle) receive(from peer.ID, env []byte) verdict {
 
 // receiveParsed is receive for an envelope whose header was parsed already.
 func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verdict {
+	// The costly part of receipt, decryption and the signature check, runs
+	// before the circle's lock is taken, so validators on several cores do
+	// not queue behind one another; a record stored already costs a read.
+	pre, v, done := c.preopen(h, env)
+	if done {
+		return v
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Records that change nothing but the history are announced at once and
@@ -329,7 +338,7 @@ func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verd
 		c.pending = &batch{has: map[entryKey]bool{}, emitNow: true}
 	}
 	c.batch = c.pending
-	v := c.receiveLocked(from, h, env)
+	v = c.receiveLocked(from, h, env, pre)
 	c.batch = nil
 	switch n := len(c.pending.entries); {
 	case n >= maxPending:
@@ -338,6 +347,42 @@ func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verd
 		c.flushTimer = time.AfterFunc(pendingDelay, c.flushPending)
 	}
 	return v
+}
+
+// preopened is an envelope decrypted and verified before the circle's lock
+// was taken. The keys it was checked with cannot change under it: an
+// epoch's secret and a member's signing key are fixed once known.
+type preopened struct {
+	o   *envelope.Opened
+	err error
+}
+
+// preopen does, without the circle's lock, what receipt can do without it:
+// a replay of a stored envelope (the same bytes) is recognised and accepted
+// with no cryptography (done is true), and otherwise the envelope is
+// decrypted and verified when its epoch and author are known. A nil result
+// leaves everything to receiveLocked.
+func (c *circle) preopen(h envelope.Header, env []byte) (pre *preopened, v verdict, done bool) {
+	stored, err := c.store.Envelope(c.id, h.Author, h.Seq)
+	if err == nil && stored != nil && bytes.Equal(stored, env) {
+		c.h.count("replayed")
+		return nil, vAccept, true
+	}
+	c.mu.Lock()
+	ek := c.epochs[h.Epoch]
+	key, kerr := c.signKeyLocked(h.Author)
+	tooFar := h.Seq > c.maxSeen[h.Author]+maxSeqJump
+	c.mu.Unlock()
+	if ek == nil || kerr != nil || tooFar {
+		return nil, 0, false
+	}
+	o, err := envelope.Open([16]byte(c.id), &ek.content, env, func(a identity.MemberID) (ed25519.PublicKey, error) {
+		if a != h.Author {
+			return nil, errors.New("not in the roster")
+		}
+		return key, nil
+	})
+	return &preopened{o: o, err: err}, 0, false
 }
 
 // Group commit of received records.
@@ -367,7 +412,7 @@ func (c *circle) flushPendingLocked() {
 	c.batch = saved
 }
 
-func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verdict {
+func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre *preopened) verdict {
 	ek := c.epochs[h.Epoch]
 	if ek == nil {
 		if h.Epoch > c.state.Epoch {
@@ -395,7 +440,12 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 		c.log.Warn("read store", "err", err)
 		return vIgnore
 	}
-	o, err := envelope.Open([16]byte(c.id), &ek.content, env, c.signKeyLocked)
+	var o *envelope.Opened
+	if pre != nil {
+		o, err = pre.o, pre.err
+	} else {
+		o, err = envelope.Open([16]byte(c.id), &ek.content, env, c.signKeyLocked)
+	}
 	switch {
 	case errors.Is(err, envelope.ErrUnknownAuthor):
 		c.holdLocked(from, env)
@@ -464,7 +514,7 @@ func (c *circle) retryHeldLocked() {
 		for _, he := range held {
 			h, _ := envelope.Parse(he.env)
 			before := len(c.held)
-			c.receiveLocked(he.from, h, he.env)
+			c.receiveLocked(he.from, h, he.env, nil)
 			if len(c.held) == before {
 				progress = true
 			}
@@ -547,19 +597,45 @@ type batch struct {
 
 // receiveBatch takes many envelopes at once, as catch-up sync delivers
 // them: each goes through the receive path, and those that change nothing
-// but the history are stored together.
+// but the history are stored together. Decryption and signature checks run
+// first, spread over the cores and outside the circle's lock; replays of
+// stored envelopes (several peers serving the same catch-up) cost a read.
 func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
+	hs := make([]envelope.Header, len(envs))
+	pres := make([]*preopened, len(envs))
+	skip := make([]bool, len(envs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(envs)) {
+		wg.Go(func() {
+			for i := range work {
+				h, err := envelope.Parse(envs[i])
+				if err != nil {
+					c.h.count("refused_malformed")
+					skip[i] = true
+					continue
+				}
+				hs[i] = h
+				var done bool
+				pres[i], _, done = c.preopen(h, envs[i])
+				skip[i] = done
+			}
+		})
+	}
+	for i := range envs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flushPendingLocked()
 	c.batch = &batch{has: make(map[entryKey]bool, len(envs))}
-	for _, env := range envs {
-		h, err := envelope.Parse(env)
-		if err != nil {
-			c.h.count("refused_malformed")
-			continue
+	for i, env := range envs {
+		if !skip[i] {
+			c.receiveLocked(from, hs[i], env, pres[i])
 		}
-		c.receiveLocked(from, h, env)
 	}
 	c.flushBatchLocked()
 	c.batch = nil

@@ -673,6 +673,40 @@ func (s *Store) HasEnvelope(circle, author [16]byte, seq uint64) (bool, error) {
 	return has, nil
 }
 
+// Envelope returns the envelope of author+seq as stored, or nil when it is
+// not stored (or expired or shredded).
+func (s *Store) Envelope(circle, author [16]byte, seq uint64) ([]byte, error) {
+	var env []byte
+	err := s.read(func(db *badger.DB, r *ring) error {
+		if _, err := r.circle(circle); err != nil {
+			return err
+		}
+		return db.View(func(txn *badger.Txn) error {
+			item, err := txn.Get(envelopeKey(circle, author, seq))
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				return nil
+			case err != nil:
+				return corruptUnlessClosed(err)
+			}
+			if err := item.Value(func(v []byte) error {
+				if _, err := parseEntryValue(v); err != nil {
+					return err
+				}
+				env = bytes.Clone(v[entryHeaderLen:])
+				return nil
+			}); err != nil {
+				return corruptUnlessClosed(err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("envelope: %w", err)
+	}
+	return env, nil
+}
+
 // Latest returns up to limit decoded records of circle, newest first in
 // display order (Lamport clock, then author id, then sequence number),
 // strictly before the cursor, or from the end when before is nil. limit is

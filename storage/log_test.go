@@ -534,3 +534,27 @@ func TestAppendRecordOnly(t *testing.T) {
 		t.Fatalf("got high-water %d, want 0", hw[alice])
 	}
 }
+
+func TestEnvelopeByPosition(t *testing.T) {
+	s, _ := newStore(t)
+	e := entry(alice, 2)
+	appendOK(t, s, circleA, e)
+	got, err := s.Envelope(circleA, alice, 2)
+	must(t, err)
+	if !bytes.Equal(got, e.Envelope) {
+		t.Fatalf("Envelope(alice, 2): got %x, want %x", got, e.Envelope)
+	}
+	for _, seq := range []uint64{1, 3} {
+		got, err := s.Envelope(circleA, alice, seq)
+		must(t, err)
+		if got != nil {
+			t.Errorf("Envelope(alice, %d), never stored: got %x, want nil", seq, got)
+		}
+	}
+	if got, err := s.Envelope(circleA, bob, 2); err != nil || got != nil {
+		t.Errorf("Envelope(bob, 2): got %x, %v; want nil, nil", got, err)
+	}
+	if _, err := s.Envelope([16]byte{9}, alice, 2); err == nil {
+		t.Errorf("Envelope of an unknown circle: got no error")
+	}
+}
