@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/fb"
@@ -213,8 +217,27 @@ func verifyTables(storeDir string, kr *badger.KeyRegistry, log badger.Logger) er
 		return fmt.Errorf("table index cache: %w", err)
 	}
 	defer cache.Close()
-	for id, tm := range m.Tables {
-		if err := verifyTable(storeDir, id, tm, kr, cache); err != nil {
+	// Tables are independent: check them on every core at once, and report
+	// the damaged table with the lowest id, so the error does not depend on
+	// scheduling.
+	ids := slices.Sorted(maps.Keys(m.Tables))
+	errs := make([]error, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ids)) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = verifyTable(storeDir, ids[i], m.Tables[ids[i]], kr, cache)
+			}
+		})
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
