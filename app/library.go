@@ -156,6 +156,7 @@ func (h *Hearth) ExportPack(id CircleID, passphrase []byte) ([]byte, error) {
 		return nil, err
 	}
 	header, key, err := vault.New(passphrase, vault.DefaultParams)
+	releaseKDFMemory()
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +193,7 @@ func OpenPack(file, passphrase []byte) (*Pack, error) {
 		return nil, ErrPack
 	}
 	key, err := vault.Open(rest[:hlen], passphrase)
+	releaseKDFMemory()
 	if errors.Is(err, vault.ErrWrongPassphrase) {
 		return nil, ErrPackPassphrase
 	}
