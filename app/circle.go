@@ -324,7 +324,7 @@ func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verd
 	// The costly part of receipt, decryption and the signature check, runs
 	// before the circle's lock is taken, so validators on several cores do
 	// not queue behind one another; a record stored already costs a read.
-	pre, v, done := c.preopen(h, env)
+	pre, v, done := c.preopen(h, env, false)
 	if done {
 		return v
 	}
@@ -358,15 +358,19 @@ type preopened struct {
 }
 
 // preopen does, without the circle's lock, what receipt can do without it:
-// a replay of a stored envelope (the same bytes) is recognised and accepted
-// with no cryptography (done is true), and otherwise the envelope is
-// decrypted and verified when its epoch and author are known. A nil result
-// leaves everything to receiveLocked.
-func (c *circle) preopen(h envelope.Header, env []byte) (pre *preopened, v verdict, done bool) {
-	stored, err := c.store.Envelope(c.id, h.Author, h.Seq)
-	if err == nil && stored != nil && bytes.Equal(stored, env) {
-		c.h.count("replayed")
-		return nil, vAccept, true
+// with replays true (catch-up, where several peers serve the same
+// envelopes), a replay of a stored envelope is recognised by its bytes and
+// accepted with no cryptography (done is true); otherwise the envelope is
+// decrypted and verified when its epoch and author are known. Gossip skips
+// the store read: its own message ids keep copies away. A nil result leaves
+// everything to receiveLocked.
+func (c *circle) preopen(h envelope.Header, env []byte, replays bool) (pre *preopened, v verdict, done bool) {
+	if replays {
+		stored, err := c.store.Envelope(c.id, h.Author, h.Seq)
+		if err == nil && stored != nil && bytes.Equal(stored, env) {
+			c.h.count("replayed")
+			return nil, vAccept, true
+		}
 	}
 	c.mu.Lock()
 	ek := c.epochs[h.Epoch]
@@ -617,7 +621,7 @@ func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
 				}
 				hs[i] = h
 				var done bool
-				pres[i], _, done = c.preopen(h, envs[i])
+				pres[i], _, done = c.preopen(h, envs[i], true)
 				skip[i] = done
 			}
 		})
