@@ -304,11 +304,21 @@ const (
 	vAccept verdict = iota
 	vIgnore
 	vReject
+	vDuplicate // accepted: a record stored already
 )
 
 // receive takes an envelope from the network (gossip or sync), checks it,
-// applies it and stores it.
+// applies it and stores it. A record stored already is accepted again.
 func (c *circle) receive(from peer.ID, env []byte) verdict {
+	if v := c.receiveOne(from, env); v != vDuplicate {
+		return v
+	}
+	return vAccept
+}
+
+// receiveOne is receive, telling a record stored already (vDuplicate) from
+// a new one.
+func (c *circle) receiveOne(from peer.ID, env []byte) verdict {
 	h, err := envelope.Parse(env)
 	if err != nil {
 		c.h.count("refused_malformed")
@@ -367,6 +377,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 	if ek == nil {
 		if h.Epoch > c.state.Epoch {
 			// A record of an epoch we have no key for: we missed a commit.
+			c.h.count("held_unknown_epoch")
 			c.holdLocked(from, env)
 			if c.node != nil && from != c.selfPeer {
 				c.node.RequestSync(from)
@@ -377,7 +388,8 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 		return vIgnore
 	}
 	if c.batch != nil && c.batch.has[entryKey{h.Author, h.Seq}] {
-		return vAccept
+		c.h.count("ignored_duplicate")
+		return vDuplicate
 	}
 	if h.Seq > c.maxSeen[h.Author]+maxSeqJump {
 		// No member writes a million records unseen: a sequence number this
@@ -393,6 +405,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 	o, err := envelope.Open([16]byte(c.id), &ek.content, env, c.signKeyLocked)
 	switch {
 	case errors.Is(err, envelope.ErrUnknownAuthor):
+		c.h.count("held_unknown_author")
 		c.holdLocked(from, env)
 		return vIgnore
 	case err != nil:
@@ -414,7 +427,8 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte) verd
 			c.h.emit(Event{Kind: EventEquivocation, Circle: c.id})
 			return vReject
 		}
-		return vAccept // the same record again: gossip's own dedup keeps it from going round
+		c.h.count("ignored_duplicate")
+		return vDuplicate // the same record again: gossip's own dedup keeps it from going round
 	}
 	if err := c.acceptLocked(from, env, o); err != nil {
 		if errors.Is(err, errRefused) {

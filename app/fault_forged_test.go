@@ -23,7 +23,7 @@ import (
 // keys (its identity, the epoch secrets it was given, its peer id) and
 // seals whatever it likes with them.
 type forger struct {
-	t      *testing.T
+	t      testing.TB
 	circle CircleID
 	self   *identity.Identity
 	peer   peer.ID

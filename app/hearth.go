@@ -474,15 +474,21 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 	if m.From == c.peerID() {
 		return p2p.Accept // our own publish: already checked and stored
 	}
-	if h, err := envelope.Parse(m.Data); err == nil && !c.allowLive(h.Author) {
+	h, err := envelope.Parse(m.Data)
+	if err == nil && !c.liveRoom(h.Author) {
 		// A member flooding the circle: its records beyond the rate are
 		// neither stored nor passed on now; catch-up sync brings them
 		// later, at its own pace, so the circle keeps working for the rest.
 		c.h.count("rate_limited")
 		return p2p.Ignore
 	}
-	switch c.receive(m.From, m.Data) {
+	switch c.receiveOne(m.From, m.Data) {
 	case vAccept:
+		// Only a verified, new record uses up its author's allowance: one
+		// forged in a member's name, or replayed, does not.
+		c.allowLive(h.Author)
+		return p2p.Accept
+	case vDuplicate:
 		return p2p.Accept
 	case vReject:
 		return p2p.Reject
