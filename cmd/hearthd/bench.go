@@ -101,7 +101,8 @@ Prints one JSON object on stdout:
                               steps up from 50 messages/s, doubling, for 2 s a
                               step; the highest rate at which every member got
                               every message within 5 s of the step's end (0:
-                              not even the first step)
+                              not even the first step); a sender that cannot
+                              keep up ends the search at the rate it achieved
   max_full_delivery_rate_ratio
                               Hearth over baseline
   cpu_us_per_delivery, baseline_cpu_us_per_delivery
@@ -571,7 +572,7 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 		if err != nil {
 			return err
 		}
-		*x.out = float64(best)
+		*x.out = best
 	}
 	r.MaxRateRat = ratio(r.MaxRate, r.BaseMaxRate)
 
@@ -643,13 +644,19 @@ const settleTime = 20 * time.Millisecond
 // for c.StepTime seconds a step, and returns the highest rate at which every
 // other member got every message within rateGrace of the step's end (0 if
 // the first step already missed one).
-func (c *benchCmd) maxFullRate(ctx context.Context, a *arm) (int, error) {
-	best := 0
+//
+// A sender slower than the step's rate sends late rather than skipping: the
+// rate of a step is then what it achieved (messages over the time taken to
+// send them), and the search ends there.
+func (c *benchCmd) maxFullRate(ctx context.Context, a *arm) (float64, error) {
+	best := 0.0
 	for rate := firstRateStep; rate <= c.MaxRate; rate *= 2 {
 		ticks := max(1, int(c.StepTime*float64(rate)))
-		if err := c.steadyAt(ctx, fmt.Sprintf("r%d-", rate), rate, ticks, rateGrace, a); err != nil {
+		span, err := c.steadyAt(ctx, fmt.Sprintf("r%d-", rate), rate, ticks, rateGrace, a)
+		if err != nil {
 			return 0, err
 		}
+		achieved := min(float64(rate), float64(ticks)/span.Seconds())
 		if n, _ := a.tr.count(); n < ticks*(c.Peers-1) {
 			// Let the failed step's backlog drain before the next phase.
 			select {
@@ -658,7 +665,10 @@ func (c *benchCmd) maxFullRate(ctx context.Context, a *arm) (int, error) {
 			}
 			break
 		}
-		best = rate
+		best = max(best, math.Round(achieved))
+		if achieved < 0.9*float64(rate) {
+			break // the sender cannot keep up: faster steps send no faster
+		}
 	}
 	return best, ctx.Err()
 }
@@ -666,11 +676,13 @@ func (c *benchCmd) maxFullRate(ctx context.Context, a *arm) (int, error) {
 // steady sends ticks messages on each arm at c.Rate a second, the arms
 // spaced evenly within each tick, then waits for stragglers (at most 5 s).
 func (c *benchCmd) steady(ctx context.Context, prefix string, ticks int, arms ...*arm) error {
-	return c.steadyAt(ctx, prefix, c.Rate, ticks, 5*time.Second, arms...)
+	_, err := c.steadyAt(ctx, prefix, c.Rate, ticks, 5*time.Second, arms...)
+	return err
 }
 
-// steadyAt is steady at a given rate, waiting at most grace for stragglers.
-func (c *benchCmd) steadyAt(ctx context.Context, prefix string, rate, ticks int, grace time.Duration, arms ...*arm) error {
+// steadyAt is steady at a given rate, waiting at most grace for stragglers;
+// it returns how long the sending took.
+func (c *benchCmd) steadyAt(ctx context.Context, prefix string, rate, ticks int, grace time.Duration, arms ...*arm) (time.Duration, error) {
 	for _, a := range arms {
 		a.tr.reset()
 	}
@@ -683,22 +695,23 @@ func (c *benchCmd) steadyAt(ctx context.Context, prefix string, rate, ticks int,
 			if d := time.Until(at); d > 0 {
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return 0, ctx.Err()
 				case <-time.After(d):
 				}
 			}
 			if err := a.post(ctx, fmt.Sprintf("%s%d", prefix, i)); err != nil {
-				return fmt.Errorf("bench: steady phase: %w", err)
+				return 0, fmt.Errorf("bench: steady phase: %w", err)
 			}
 		}
 	}
+	span := time.Since(start)
 	want := ticks * (c.Peers - 1)
 	deadline := time.Now().Add(grace)
 	for _, a := range arms {
 		a.tr.waitFor(ctx, want, deadline)
 	}
 	time.Sleep(settleTime)
-	return ctx.Err()
+	return span, ctx.Err()
 }
 
 // waitOnline waits until every member sees every member online.
