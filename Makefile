@@ -46,7 +46,7 @@ define apt_install
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 endef
 
-.PHONY: help deps deps-screens build test run package clean
+.PHONY: help deps deps-screens build test soak run package clean
 
 help: ## list the targets
 	@echo "Hearth: make <target>"
@@ -82,6 +82,22 @@ test: deps ## vet, build, run all tests with the race detector, then fuzz every 
 	$(FYNE_ENV) $(GO) test -race -count=1 ./...
 	@$(FYNE_ENV) GO="$(GO)" scripts/fuzz.sh "$(FUZZTIME)"
 	@echo "make test: passed: go vet, build (with and without cgo), race tests of $$($(GO) list ./... | wc -l) packages, fuzzing"
+
+# How long `make soak` may run its long fault scenarios, and the hard stop
+# of the whole test binary (the last round may overrun SOAK).
+SOAK         ?= 10m
+SOAK_TIMEOUT ?= 45m
+
+soak: ## run the long fault scenarios (build tag soak) for about SOAK (default 10m); not part of test or CI
+	@mkdir -p $(BUILD)
+	@echo "soak: up to $(SOAK) of fault scenarios (SIGKILL mid-burst, partitions), stopped at $(SOAK_TIMEOUT)"
+	@start=$$(date +%s); \
+	SOAK="$(SOAK)" $(GO) test -tags soak -count=1 -timeout $(SOAK_TIMEOUT) -run '^TestSoak' -v ./cmd/hearthd \
+		> $(BUILD)/soak.log 2>&1 || true; \
+	echo "soak: summary after $$(( $$(date +%s) - start ))s:"; \
+	grep -E '^\s*--- (PASS|FAIL)|soak: [0-9]+ rounds|killed holding' $(BUILD)/soak.log || true; \
+	if ! tail -n 5 $(BUILD)/soak.log | grep -q '^ok'; then echo "soak: FAILED (log: $(BUILD)/soak.log)"; exit 1; fi; \
+	echo "soak: passed (log: $(BUILD)/soak.log)"
 
 run: deps ## build and start the desktop app (pass flags with ARGS="--home /tmp/h")
 	$(FYNE_ENV) $(GO) run ./cmd/hearth $(ARGS)

@@ -306,11 +306,21 @@ const (
 	vAccept verdict = iota
 	vIgnore
 	vReject
+	vDuplicate // accepted: a record stored already
 )
 
 // receive takes an envelope from the network (gossip or sync), checks it,
-// applies it and stores it.
+// applies it and stores it. A record stored already is accepted again.
 func (c *circle) receive(from peer.ID, env []byte) verdict {
+	if v := c.receiveOne(from, env); v != vDuplicate {
+		return v
+	}
+	return vAccept
+}
+
+// receiveOne is receive, telling a record stored already (vDuplicate) from
+// a new one.
+func (c *circle) receiveOne(from peer.ID, env []byte) verdict {
 	h, err := envelope.Parse(env)
 	if err != nil {
 		c.h.count("refused_malformed")
@@ -323,7 +333,7 @@ func (c *circle) receive(from peer.ID, env []byte) verdict {
 func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verdict {
 	// The costly part of receipt, decryption and the signature check, runs
 	// before the circle's lock is taken, so validators on several cores do
-	// not queue behind one another; a record stored already costs a read.
+	// not queue behind one another.
 	pre, v, done := c.preopen(h, env, false)
 	if done {
 		return v
@@ -369,7 +379,7 @@ func (c *circle) preopen(h envelope.Header, env []byte, replays bool) (pre *preo
 		stored, err := c.store.Envelope(c.id, h.Author, h.Seq)
 		if err == nil && stored != nil && bytes.Equal(stored, env) {
 			c.h.count("replayed")
-			return nil, vAccept, true
+			return nil, vDuplicate, true
 		}
 	}
 	c.mu.Lock()
@@ -421,6 +431,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 	if ek == nil {
 		if h.Epoch > c.state.Epoch {
 			// A record of an epoch we have no key for: we missed a commit.
+			c.h.count("held_unknown_epoch")
 			c.holdLocked(from, env)
 			if c.node != nil && from != c.selfPeer {
 				c.node.RequestSync(from)
@@ -431,7 +442,8 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 		return vIgnore
 	}
 	if c.batch != nil && c.batch.has[entryKey{h.Author, h.Seq}] {
-		return vAccept
+		c.h.count("ignored_duplicate")
+		return vDuplicate
 	}
 	if h.Seq > c.maxSeen[h.Author]+maxSeqJump {
 		// No member writes a million records unseen: a sequence number this
@@ -452,6 +464,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 	}
 	switch {
 	case errors.Is(err, envelope.ErrUnknownAuthor):
+		c.h.count("held_unknown_author")
 		c.holdLocked(from, env)
 		return vIgnore
 	case err != nil:
@@ -473,7 +486,8 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 			c.h.emit(Event{Kind: EventEquivocation, Circle: c.id})
 			return vReject
 		}
-		return vAccept // the same record again: gossip's own dedup keeps it from going round
+		c.h.count("ignored_duplicate")
+		return vDuplicate // the same record again: gossip's own dedup keeps it from going round
 	}
 	if err := c.acceptLocked(from, env, o); err != nil {
 		if errors.Is(err, errRefused) {

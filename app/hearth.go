@@ -479,7 +479,7 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 		c.h.count("refused_malformed")
 		return p2p.Reject
 	}
-	if !c.allowLive(h.Author) {
+	if !c.liveRoom(h.Author) {
 		// A member flooding the circle: its records beyond the rate are
 		// neither stored nor passed on now; catch-up sync brings them
 		// later, at its own pace, so the circle keeps working for the rest.
@@ -488,6 +488,11 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 	}
 	switch c.receiveParsed(m.From, h, m.Data) {
 	case vAccept:
+		// Only a verified, new record uses up its author's allowance: one
+		// forged in a member's name, or replayed, does not.
+		c.allowLive(h.Author)
+		return p2p.Accept
+	case vDuplicate:
 		return p2p.Accept
 	case vReject:
 		return p2p.Reject

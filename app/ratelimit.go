@@ -19,8 +19,16 @@ type liveLimits struct {
 	by map[MemberID]*rate.Limiter
 }
 
-// allowLive reports whether a record of author may be taken from gossip now.
-func (c *circle) allowLive(author MemberID) bool {
+// allowLive reports whether a record of author may be taken from gossip now,
+// and takes one from the author's allowance.
+func (c *circle) allowLive(author MemberID) bool { return c.liveLimiter(author).Allow() }
+
+// liveRoom reports whether author has allowance left, taking nothing: the
+// header's author is not checked yet, and a record forged in another's name
+// must not use up that member's allowance.
+func (c *circle) liveRoom(author MemberID) bool { return c.liveLimiter(author).Tokens() >= 1 }
+
+func (c *circle) liveLimiter(author MemberID) *rate.Limiter {
 	c.limits.mu.Lock()
 	defer c.limits.mu.Unlock()
 	if c.limits.by == nil {
@@ -34,5 +42,5 @@ func (c *circle) allowLive(author MemberID) bool {
 		l = rate.NewLimiter(liveRate, liveBurst)
 		c.limits.by[author] = l
 	}
-	return l.Allow()
+	return l
 }

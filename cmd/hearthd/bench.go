@@ -47,7 +47,16 @@ type benchCmd struct {
 	BurstWait time.Duration `name:"burst-wait" default:"10s" hidden:"" help:"How long a burst may take to arrive."`
 	Warm      int           `default:"20" hidden:"" help:"Warm-up messages per arm."`
 	Catchup   int           `default:"2000" hidden:"" help:"Messages a returning member catches up on."`
+	StepTime  float64       `name:"step-seconds" default:"2" hidden:"" help:"Length of each step of the rate search, in seconds."`
+	MaxRate   int           `name:"max-rate" default:"3200" hidden:"" help:"Highest rate the rate search tries."`
 }
+
+// firstRateStep is the rate search's first steady rate; each step doubles it.
+const firstRateStep = 50
+
+// rateGrace is how long, after a step of the rate search, its messages may
+// take to reach every member.
+const rateGrace = 5 * time.Second
 
 func (c *benchCmd) Help() string {
 	return `Measures Hearth against raw gossipsub in this one process, on loopback,
@@ -87,6 +96,15 @@ Prints one JSON object on stdout:
                               send, sending included
   burst_seconds, baseline_burst_seconds
                               time until the last delivery counted
+  max_full_delivery_rate_per_s, baseline_max_full_delivery_rate_per_s
+                              the rate search: each arm alone, one sender
+                              steps up from 50 messages/s, doubling, for 2 s a
+                              step; the highest rate at which every member got
+                              every message within 5 s of the step's end (0:
+                              not even the first step); a sender that cannot
+                              keep up ends the search at the rate it achieved
+  max_full_delivery_rate_ratio
+                              Hearth over baseline
   cpu_us_per_delivery, baseline_cpu_us_per_delivery
                               process CPU time (getrusage) ÷ deliveries, over a
                               steady phase of half of --seconds where only that
@@ -133,6 +151,10 @@ func (c *benchCmd) Validate() error {
 		return fmt.Errorf("--warm must not be negative")
 	case c.Catchup < 1:
 		return fmt.Errorf("--catchup must be at least 1")
+	case c.StepTime <= 0 || math.IsNaN(c.StepTime) || c.StepTime > 600:
+		return fmt.Errorf("--step-seconds must be between 0 and 600")
+	case c.MaxRate < 1 || c.MaxRate > 100000:
+		return fmt.Errorf("--max-rate must be between 1 and 100000")
 	}
 	return nil
 }
@@ -161,6 +183,10 @@ type benchResult struct {
 	BaseBurstPct  float64 `json:"baseline_burst_delivered_pct"`
 	BurstSec      float64 `json:"burst_seconds"`
 	BaseBurstSec  float64 `json:"baseline_burst_seconds"`
+
+	MaxRate     float64 `json:"max_full_delivery_rate_per_s"`
+	BaseMaxRate float64 `json:"baseline_max_full_delivery_rate_per_s"`
+	MaxRateRat  float64 `json:"max_full_delivery_rate_ratio"`
 
 	CPU        float64 `json:"cpu_us_per_delivery"`
 	BaseCPU    float64 `json:"baseline_cpu_us_per_delivery"`
@@ -537,6 +563,19 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 		time.Sleep(settleTime) // let the Hearth arm's writes finish
 	}
 
+	// The rate search, each arm alone.
+	for _, x := range []struct {
+		a   *arm
+		out *float64
+	}{{hearthArm, &r.MaxRate}, {baseArm, &r.BaseMaxRate}} {
+		best, err := c.maxFullRate(ctx, x.a)
+		if err != nil {
+			return err
+		}
+		*x.out = best
+	}
+	r.MaxRateRat = ratio(r.MaxRate, r.BaseMaxRate)
+
 	return c.catchup(ctx, hearths, vaults, id, &closers, r)
 }
 
@@ -601,13 +640,53 @@ func (c *benchCmd) catchup(ctx context.Context, hearths []*app.Hearth, vaults []
 // of a few milliseconds) are given before the other arm is timed.
 const settleTime = 20 * time.Millisecond
 
+// maxFullRate steps one arm's steady rate up from firstRateStep, doubling,
+// for c.StepTime seconds a step, and returns the highest rate at which every
+// other member got every message within rateGrace of the step's end (0 if
+// the first step already missed one).
+//
+// A sender slower than the step's rate sends late rather than skipping: the
+// rate of a step is then what it achieved (messages over the time taken to
+// send them), and the search ends there.
+func (c *benchCmd) maxFullRate(ctx context.Context, a *arm) (float64, error) {
+	best := 0.0
+	for rate := firstRateStep; rate <= c.MaxRate; rate *= 2 {
+		ticks := max(1, int(c.StepTime*float64(rate)))
+		span, err := c.steadyAt(ctx, fmt.Sprintf("r%d-", rate), rate, ticks, rateGrace, a)
+		if err != nil {
+			return 0, err
+		}
+		achieved := min(float64(rate), float64(ticks)/span.Seconds())
+		if n, _ := a.tr.count(); n < ticks*(c.Peers-1) {
+			// Let the failed step's backlog drain before the next phase.
+			select {
+			case <-ctx.Done():
+			case <-time.After(rateGrace):
+			}
+			break
+		}
+		best = max(best, math.Round(achieved))
+		if achieved < 0.9*float64(rate) {
+			break // the sender cannot keep up: faster steps send no faster
+		}
+	}
+	return best, ctx.Err()
+}
+
 // steady sends ticks messages on each arm at c.Rate a second, the arms
 // spaced evenly within each tick, then waits for stragglers (at most 5 s).
 func (c *benchCmd) steady(ctx context.Context, prefix string, ticks int, arms ...*arm) error {
+	_, err := c.steadyAt(ctx, prefix, c.Rate, ticks, 5*time.Second, arms...)
+	return err
+}
+
+// steadyAt is steady at a given rate, waiting at most grace for stragglers;
+// it returns how long the sending took.
+func (c *benchCmd) steadyAt(ctx context.Context, prefix string, rate, ticks int, grace time.Duration, arms ...*arm) (time.Duration, error) {
 	for _, a := range arms {
 		a.tr.reset()
 	}
-	period := time.Second / time.Duration(c.Rate)
+	period := time.Second / time.Duration(rate)
 	slot := period / time.Duration(len(arms))
 	start := time.Now()
 	for i := range ticks {
@@ -616,22 +695,23 @@ func (c *benchCmd) steady(ctx context.Context, prefix string, ticks int, arms ..
 			if d := time.Until(at); d > 0 {
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return 0, ctx.Err()
 				case <-time.After(d):
 				}
 			}
 			if err := a.post(ctx, fmt.Sprintf("%s%d", prefix, i)); err != nil {
-				return fmt.Errorf("bench: steady phase: %w", err)
+				return 0, fmt.Errorf("bench: steady phase: %w", err)
 			}
 		}
 	}
+	span := time.Since(start)
 	want := ticks * (c.Peers - 1)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(grace)
 	for _, a := range arms {
 		a.tr.waitFor(ctx, want, deadline)
 	}
 	time.Sleep(settleTime)
-	return ctx.Err()
+	return span, ctx.Err()
 }
 
 // waitOnline waits until every member sees every member online.
@@ -767,6 +847,7 @@ func writeBenchTable(w io.Writer, r *benchResult) error {
 	fmt.Fprintf(tw, "steady delivered (%%)\t%.1f\t%.1f\t\t\n", r.SteadyPct, r.BaseSteadyPct)
 	fmt.Fprintf(tw, "burst of %d delivered (%%)\t%.1f\t%.1f\t\t\n", r.BurstMessages, r.BurstPct, r.BaseBurstPct)
 	fmt.Fprintf(tw, "burst last delivery (s)\t%.3f\t%.3f\t\t\n", r.BurstSec, r.BaseBurstSec)
+	fmt.Fprintf(tw, "max full delivery rate (/s)\t%.0f\t%.0f\t%.2f\t\n", r.MaxRate, r.BaseMaxRate, r.MaxRateRat)
 	fmt.Fprintf(tw, "cpu per delivery (µs)\t%.1f\t%.1f\t%.2f\t\n", r.CPU, r.BaseCPU, r.CPURat)
 	fmt.Fprintf(tw, "  less idle (µs)\t%.1f\t%.1f\t%.2f\t\n", r.NetCPU, r.BaseNetCPU, r.NetCPURat)
 	fmt.Fprintf(tw, "idle cpu (ms/s)\t%.1f\t\t\t\n", r.IdleCPU)

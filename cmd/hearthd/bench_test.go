@@ -26,6 +26,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"zero burst wait", []string{"--burst-wait", "0s"}, "--burst-wait"},
 		{"negative warm-up", []string{"--warm", "-1"}, "--warm"},
 		{"no catch-up", []string{"--catchup", "0"}, "--catchup"},
+		{"zero step", []string{"--step-seconds", "0"}, "--step-seconds"},
+		{"zero max rate", []string{"--max-rate", "0"}, "--max-rate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +55,8 @@ func TestBench(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 	code, stdout, stderr := runInProcess(t, nil, "--home", t.TempDir(), "bench",
 		"--peers", "3", "--seconds", "0.2", "--rate", "100", "--burst", "40",
-		"--cold-messages", "120", "--warm", "3", "--catchup", "30", "--table")
+		"--cold-messages", "120", "--warm", "3", "--catchup", "30",
+		"--step-seconds", "0.1", "--max-rate", "100", "--table")
 	if code != exitOK {
 		t.Fatalf("exit status: got %d, want %d (stderr %q)", code, exitOK, stderr)
 	}
@@ -94,6 +97,9 @@ func TestBench(t *testing.T) {
 		{"baseline_burst_delivered_pct", percent, "in (0, 100]"},
 		{"burst_seconds", nonNegative, ">= 0"},
 		{"baseline_burst_seconds", nonNegative, ">= 0"},
+		{"max_full_delivery_rate_per_s", func(x float64) bool { return x >= 0 && x <= 100 }, "in [0, 100]"},
+		{"baseline_max_full_delivery_rate_per_s", func(x float64) bool { return x >= 0 && x <= 100 }, "in [0, 100]"},
+		{"max_full_delivery_rate_ratio", nonNegative, ">= 0"},
 		{"cpu_us_per_delivery", positive, "> 0"},
 		{"baseline_cpu_us_per_delivery", positive, "> 0"},
 		{"cpu_ratio", positive, "> 0"},
@@ -125,7 +131,7 @@ func TestBench(t *testing.T) {
 	if len(got) != len(tests) {
 		t.Errorf("keys: got %d, want %d (%s)", len(got), len(tests), stdout)
 	}
-	for _, row := range []string{"latency p50 (ms)", "latency p99 (ms)", "burst of 40 delivered", "cold open, 120 msgs", "peak rss"} {
+	for _, row := range []string{"latency p50 (ms)", "latency p99 (ms)", "burst of 40 delivered", "max full delivery rate", "cold open, 120 msgs", "peak rss"} {
 		if !strings.Contains(stderr, row) {
 			t.Errorf("table on stderr: got %q, want a row %q", stderr, row)
 		}
