@@ -88,6 +88,9 @@ func New(v *Vault, opt Options) (*Hearth, error) {
 		return nil, err
 	}
 	for _, id := range ids {
+		if isMailboxCircle(h.store, id) {
+			continue // served by a Mailbox, not a member's circle
+		}
 		c, err := loadCircle(h, CircleID(id))
 		if err != nil {
 			return nil, fmt.Errorf("circle %s: %w", CircleID(id), err)
@@ -375,6 +378,7 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 	h.background(func() { c.watchPeers(online, node) })
 	h.background(func() { c.redial(online) })
 	h.background(func() { c.keepRetention(online) })
+	h.background(func() { c.followMailboxes(online) })
 	if perr == nil {
 		c.send(ctx, presence)
 	}

@@ -44,6 +44,9 @@ const (
 type InviteOptions struct {
 	Expires time.Duration // zero: 24 hours
 	Uses    int           // zero: one
+	// Mailbox makes an invite that admits a mailbox peer (facilitators
+	// only): it joins with role mailbox and is never given content keys.
+	Mailbox bool
 }
 
 // Invite issues an invite code for circle c: it gossips an invite-issued
@@ -61,6 +64,10 @@ func (h *Hearth) Invite(ctx context.Context, id CircleID, opt InviteOptions) (st
 		opt.Uses = 1
 	}
 	c.mu.Lock()
+	if me := c.selfMemberLocked(); opt.Mailbox && (me == nil || me.rec.Role != record.Role_ROLE_FACILITATOR) {
+		c.mu.Unlock()
+		return "", ErrNotFacilitator
+	}
 	addrs := c.addrsLocked()
 	if len(addrs) == 0 {
 		c.mu.Unlock()
@@ -79,7 +86,7 @@ func (h *Hearth) Invite(ctx context.Context, id CircleID, opt InviteOptions) (st
 	invID := inv.ID()
 	ii := &record.InviteIssued{
 		InviteId: invID[:], PeerId: []byte(oneTime),
-		ExpiresMs: inv.Expires.UnixMilli(), Uses: uint32(opt.Uses),
+		ExpiresMs: inv.Expires.UnixMilli(), Uses: uint32(opt.Uses), Mailbox: opt.Mailbox,
 	}
 	out, _, err := c.publishLocked(envelope.Kind_KIND_INVITE_ISSUED, ii, envelope.Scope_SCOPE_CIRCLE)
 	if err == nil {
@@ -204,6 +211,7 @@ const (
 	refusedUnknown = "unknown"
 	refusedProof   = "proof"
 	refusedBad     = "malformed"
+	refusedKind    = "kind" // a mailbox with a member's invite, or the reverse
 )
 
 func joinError(code string) error {
@@ -214,6 +222,8 @@ func joinError(code string) error {
 		return ErrInviteExpired
 	case refusedUnknown:
 		return ErrInviteUnknown
+	case refusedKind:
+		return ErrNotMailboxInvite
 	}
 	return fmt.Errorf("%w (%s)", ErrJoinRefused, code)
 }
@@ -373,13 +383,19 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		c.mu.Unlock()
 		return refuse(refusedBad)
 	}
+	if st.Issued.Mailbox != (m.Role == record.Role_ROLE_MAILBOX) {
+		c.mu.Unlock()
+		return refuse(refusedKind)
+	}
 
 	nm := &record.Member{
 		SignKey: m.SignKey, SealKey: m.SealKey, PeerId: m.PeerId, Nick: m.Nick,
 		Role: record.Role_ROLE_MEMBER, JoinedEpoch: c.state.Epoch + 1,
 	}
 	if st.Issued.Mailbox {
+		// A mailbox cannot publish presence: its addresses come with it.
 		nm.Role = record.Role_ROLE_MAILBOX
+		nm.Addrs = m.Addrs[:min(len(m.Addrs), maxPresenceAddrs)]
 	}
 	joined, _, err := c.publishLocked(envelope.Kind_KIND_MEMBER_JOINED,
 		&record.MemberJoined{Member: nm, InviteId: invID[:]}, envelope.Scope_SCOPE_CIRCLE)
@@ -392,7 +408,12 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		c.mu.Unlock()
 		return nil, err
 	}
-	resp, err := c.welcomeLocked(pub)
+	var resp *record.JoinResponse
+	if st.Issued.Mailbox {
+		resp, err = c.mailboxWelcomeLocked(pub)
+	} else {
+		resp, err = c.welcomeLocked(pub)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err

@@ -49,6 +49,7 @@ type cli struct {
 	Event      eventCmd      `cmd:"" help:"Scheduled sessions: schedule, list, rsvp, ics."`
 	Resource   resourceCmd   `cmd:"" help:"The circle's resource library: add, list."`
 	Pack       packCmd       `cmd:"" help:"Welcome packs: export (facilitators), open."`
+	Mailbox    mailboxCmd    `cmd:"" help:"Run a blind mailbox peer for circles: serve, join, list."`
 	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 
@@ -113,6 +114,7 @@ type inviteCmd struct {
 	Circle  string        `required:"" help:"Circle id." placeholder:"ID"`
 	Expires time.Duration `default:"24h" help:"How long the code stays valid."`
 	Uses    int           `default:"1" help:"How many people may join with the code."`
+	Mailbox bool          `help:"An invite that admits a mailbox peer (facilitators only); use it with: hearthd mailbox join CODE."`
 }
 
 func (c *inviteCmd) Validate() error {
@@ -127,7 +129,7 @@ func (c *inviteCmd) Validate() error {
 
 func (c *inviteCmd) Run(ctx context.Context, e *env) error {
 	return e.withBackend(ctx, func(b backend) error {
-		code, err := b.invite(ctx, c.Circle, c.Expires, c.Uses)
+		code, err := b.invite(ctx, c.Circle, c.Expires, c.Uses, c.Mailbox)
 		if err != nil {
 			return err
 		}
