@@ -317,6 +317,8 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 		Logger:    c.log,
 		MDNS:      h.opt.MDNS,
 		Listen:    listenFor(h.opt.Listen, last),
+		// Relayed pairs of members try to go direct.
+		HolePunching: true,
 	}
 	// libp2p listens with SO_REUSEPORT, so two circles could bind one fixed
 	// port and the kernel would share connections between them: a port one
@@ -427,6 +429,10 @@ func (c *circle) watchPeers(ctx context.Context, node *p2p.Node) {
 		case ev, ok := <-node.Events():
 			if !ok {
 				return
+			}
+			if ev.Addrs {
+				c.announceAddrs(ctx) // a relay reservation came or went
+				continue
 			}
 			c.mu.Lock()
 			if ev.Connected {

@@ -99,6 +99,7 @@ func (h *Hearth) Invite(ctx context.Context, id CircleID, opt InviteOptions) (st
 		return "", err
 	}
 	c.send(ctx, out)
+	c.kickMailboxes() // so that the newcomer can reach this member through a mailbox
 	return inv.String(), nil
 }
 
@@ -542,7 +543,8 @@ func welcomed(rec *envelope.Record) bool {
 // member: the node's when online, else the last known.
 func (c *circle) addrsLocked() []multiaddr.Multiaddr {
 	if c.node != nil {
-		return c.node.Addrs()
+		// Relayed addresses last: a newcomer tries the direct ones first.
+		return append(c.node.Addrs(), c.node.RelayAddrs()...)
 	}
 	return parseAddrs(c.state.Addrs)
 }

@@ -7,13 +7,16 @@ import (
 	"crypto/hpke"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	manet "github.com/multiformats/go-multiaddr/net"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hearth-circles/hearth/app/record"
+	"github.com/hearth-circles/hearth/crypto/envelope"
 	"github.com/hearth-circles/hearth/crypto/identity"
 )
 
@@ -39,6 +42,8 @@ const (
 	// letterLabel separates the letter signature and the sealing context
 	// from every other use of the same keys.
 	letterLabel = "hearth/v1 mailbox letter\x00"
+	// maxInvitePeers bounds the outstanding invites a letter lists.
+	maxInvitePeers = 256
 )
 
 var (
@@ -62,6 +67,13 @@ func (c *circle) mailboxUpdateLocked() *record.MailboxUpdate {
 			PeerId: []byte(m.peer), SignKey: m.rec.SignKey, Role: m.rec.Role, JoinedEpoch: m.rec.JoinedEpoch,
 		})
 	}
+	nowMs := c.h.now().UnixMilli()
+	for _, inv := range c.invites {
+		if ii := inv.Issued; nowMs < ii.ExpiresMs && inv.Used < ii.Uses && len(u.InvitePeers) < maxInvitePeers {
+			u.InvitePeers = append(u.InvitePeers, ii.PeerId)
+		}
+	}
+	slices.SortFunc(u.InvitePeers, bytes.Compare)
 	return u
 }
 
@@ -115,6 +127,11 @@ func openLetter(me *identity.Identity, circle CircleID, l *record.MailboxLetter)
 	for _, p := range u.Peers {
 		if _, err := peer.IDFromBytes(p.PeerId); err != nil || len(p.SignKey) != ed25519.PublicKeySize {
 			return nil, nil, fmt.Errorf("%w: bad roster entry", ErrBadLetter)
+		}
+	}
+	for _, p := range u.InvitePeers {
+		if _, err := peer.IDFromBytes(p); err != nil {
+			return nil, nil, fmt.Errorf("%w: bad invite peer", ErrBadLetter)
 		}
 	}
 	return &u, ed25519.PublicKey(l.SignKey), nil
@@ -183,12 +200,15 @@ func (c *circle) followMailboxes(ctx context.Context) {
 	tick := time.NewTicker(mailboxResend)
 	defer tick.Stop()
 	c.tellMailboxes(ctx, sent, false)
+	kick := c.mailboxKick()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 			c.tellMailboxes(ctx, sent, true)
+		case <-kick:
+			c.tellMailboxes(ctx, sent, false)
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -202,6 +222,7 @@ func (c *circle) followMailboxes(ctx context.Context) {
 					delete(sent, p) // a mailbox that reconnects may have restarted
 				}
 				c.tellMailboxes(ctx, sent, false)
+				c.reserveOnMailboxes()
 			case EventEpoch, EventMembers:
 				c.tellMailboxes(ctx, sent, false)
 			}
@@ -226,4 +247,67 @@ func (c *circle) mailboxWelcomeLocked(newcomer identity.Public) (*record.JoinRes
 		return nil, err
 	}
 	return &record.JoinResponse{Circle: c.id[:], Mailbox: l}, nil
+}
+
+// announceAddrs publishes a presence record with the node's current
+// addresses, relayed ones last.
+func (c *circle) announceAddrs(ctx context.Context) {
+	c.mu.Lock()
+	if c.node == nil || c.goneLocked() {
+		c.mu.Unlock()
+		return
+	}
+	var addrs [][]byte
+	for _, a := range c.addrsLocked() {
+		if len(addrs) < maxPresenceAddrs {
+			addrs = append(addrs, a.Bytes())
+		}
+	}
+	out, _, err := c.publishLocked(envelope.Kind_KIND_PRESENCE, &record.Presence{Addrs: addrs}, envelope.Scope_SCOPE_CIRCLE)
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Debug("presence", "err", err)
+		return
+	}
+	c.send(ctx, out)
+}
+
+// reserveOnMailboxes keeps a relay reservation on each connected mailbox,
+// when this node has no public address (it is behind NAT, or on a LAN):
+// the relayed addresses then go into its presence records and invites.
+func (c *circle) reserveOnMailboxes() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.node == nil {
+		return
+	}
+	for _, a := range c.node.Addrs() {
+		if manet.IsPublicAddr(a) {
+			return // reachable directly
+		}
+	}
+	for _, m := range c.mailboxesLocked() {
+		if !m.rec.Gone && c.connected[m.peer] {
+			c.node.KeepReservation(m.peer, parseAddrs(m.rec.Addrs))
+		}
+	}
+}
+
+// mailboxKick returns the channel on which the circle asks its mailbox
+// follower to send letters now (an invite was issued).
+func (c *circle) mailboxKick() chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mbKick == nil {
+		c.mbKick = make(chan struct{}, 1)
+	}
+	return c.mbKick
+}
+
+// kickMailboxes asks for letters to go out now.
+func (c *circle) kickMailboxes() {
+	select {
+	case c.mailboxKick() <- struct{}{}:
+	default:
+	}
 }

@@ -86,6 +86,7 @@ type mbCircle struct {
 	peerKey crypto.PrivKey
 	node    *p2p.Node
 	peers   map[peer.ID]*record.MailboxPeer
+	invited map[peer.ID]bool // one-time ids of outstanding invites
 	topics  map[uint64]string
 	// oldTopics are the topics before the last letter, to leave.
 	oldTopics []string
@@ -257,9 +258,15 @@ func (c *mbCircle) view() (MailboxCircle, error) {
 // takeUpdateLocked adopts what a letter said: topics and roster.
 func (c *mbCircle) takeUpdateLocked(u *record.MailboxUpdate) {
 	c.peers = map[peer.ID]*record.MailboxPeer{}
+	c.invited = map[peer.ID]bool{}
 	c.topics = map[uint64]string{}
 	if u == nil {
 		return
+	}
+	for _, p := range u.InvitePeers {
+		if id, err := peer.IDFromBytes(p); err == nil {
+			c.invited[id] = true
+		}
 	}
 	for _, p := range u.Peers {
 		if id, err := peer.IDFromBytes(p.PeerId); err == nil {
@@ -293,7 +300,7 @@ func (c *mbCircle) start(ctx context.Context) error {
 	if err := c.saveLocked(); err != nil {
 		c.log.Warn("save mailbox state", "err", err)
 	}
-	c.applyNodeLocked(nil)
+	c.applyNodeLocked(nil, nil)
 	return nil
 }
 
@@ -319,6 +326,8 @@ func (m *Mailbox) newNode(ctx context.Context, key crypto.PrivKey, last [][]byte
 		SyncEvery: m.opt.SyncEvery,
 		Logger:    c.log,
 		Listen:    listenFor(m.opt.Listen, last),
+		// The circle's relay: for its roster (and outstanding invites) only.
+		RelayService: true,
 	}
 	m.mu.Lock()
 	for i, a := range cfg.Listen {
@@ -374,13 +383,18 @@ const maxPresenceAddrs = 16
 // applyNodeLocked brings the node in line with the roster and topics:
 // admits the roster, refuses those who left it (prev), joins the current
 // topics and leaves the others.
-func (c *mbCircle) applyNodeLocked(prev map[peer.ID]*record.MailboxPeer) {
+func (c *mbCircle) applyNodeLocked(prev map[peer.ID]*record.MailboxPeer, prevInvited map[peer.ID]bool) {
 	if c.node == nil {
 		return
 	}
 	self := c.selfPeer()
 	for p := range prev {
-		if _, ok := c.peers[p]; !ok {
+		if _, ok := c.peers[p]; !ok && !c.invited[p] {
+			c.node.Disallow(p)
+		}
+	}
+	for p := range prevInvited {
+		if _, ok := c.peers[p]; !ok && !c.invited[p] {
 			c.node.Disallow(p)
 		}
 	}
@@ -388,6 +402,9 @@ func (c *mbCircle) applyNodeLocked(prev map[peer.ID]*record.MailboxPeer) {
 		if p != self {
 			c.node.Allow(p)
 		}
+	}
+	for p := range c.invited {
+		c.node.Allow(p)
 	}
 	for _, t := range c.topics {
 		if err := c.node.Join(t); err != nil {
@@ -444,12 +461,12 @@ func (c *mbCircle) handleLetter(_ context.Context, from peer.ID, req []byte) ([]
 		return nil, nil
 	}
 	u.Floor = nil
-	prev := c.peers
+	prev, prevInvited := c.peers, c.invited
 	c.oldTopics = slices.Collect(mapValues(c.topics))
 	c.state.Update = u
 	c.takeUpdateLocked(u)
 	err = c.saveLocked()
-	c.applyNodeLocked(prev)
+	c.applyNodeLocked(prev, prevInvited)
 	c.mu.Unlock()
 	return nil, err
 }
@@ -679,7 +696,7 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 	c.takeUpdateLocked(u)
 	err = c.saveLocked()
 	if err == nil {
-		c.applyNodeLocked(nil)
+		c.applyNodeLocked(nil, nil)
 	}
 	c.mu.Unlock()
 	if err != nil {

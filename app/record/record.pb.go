@@ -1966,7 +1966,10 @@ type MailboxUpdate struct {
 	Peers         []*MailboxPeer         `protobuf:"bytes,4,rep,name=peers,proto3" json:"peers,omitempty"`                                       // current roster, mailboxes included
 	RetentionDays uint32                 `protobuf:"varint,5,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"` // the circle's retention; 0 keeps
 	// Where the mailbox's log starts when it joins (the admitter's marks).
-	Floor         []*Mark `protobuf:"bytes,6,rep,name=floor,proto3" json:"floor,omitempty"`
+	Floor []*Mark `protobuf:"bytes,6,rep,name=floor,proto3" json:"floor,omitempty"`
+	// The one-time peer ids of outstanding invites: a newcomer reaches an
+	// inviter behind NAT through the mailbox's relay.
+	InvitePeers   [][]byte `protobuf:"bytes,7,rep,name=invite_peers,json=invitePeers,proto3" json:"invite_peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2039,6 +2042,13 @@ func (x *MailboxUpdate) GetRetentionDays() uint32 {
 func (x *MailboxUpdate) GetFloor() []*Mark {
 	if x != nil {
 		return x.Floor
+	}
+	return nil
+}
+
+func (x *MailboxUpdate) GetInvitePeers() [][]byte {
+	if x != nil {
+		return x.InvitePeers
 	}
 	return nil
 }
@@ -2457,14 +2467,15 @@ const file_record_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x123\n" +
 	"\x05items\x18\x03 \x03(\v2\x1d.hearth.record.v1.WelcomeItemR\x05items\x12\x1f\n" +
 	"\vexported_ms\x18\x04 \x01(\x03R\n" +
-	"exportedMs\"\xff\x01\n" +
+	"exportedMs\"\xa2\x02\n" +
 	"\rMailboxUpdate\x12\x16\n" +
 	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x126\n" +
 	"\x06topics\x18\x03 \x03(\v2\x1e.hearth.record.v1.MailboxTopicR\x06topics\x123\n" +
 	"\x05peers\x18\x04 \x03(\v2\x1d.hearth.record.v1.MailboxPeerR\x05peers\x12%\n" +
 	"\x0eretention_days\x18\x05 \x01(\rR\rretentionDays\x12,\n" +
-	"\x05floor\x18\x06 \x03(\v2\x16.hearth.record.v1.MarkR\x05floor\":\n" +
+	"\x05floor\x18\x06 \x03(\v2\x16.hearth.record.v1.MarkR\x05floor\x12!\n" +
+	"\finvite_peers\x18\a \x03(\fR\vinvitePeers\":\n" +
 	"\fMailboxTopic\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\"\x90\x01\n" +
