@@ -46,7 +46,7 @@ define apt_install
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 endef
 
-.PHONY: help deps deps-screens build test run package clean
+.PHONY: help deps deps-screens build test nattest run package clean
 
 help: ## list the targets
 	@echo "Hearth: make <target>"
@@ -82,6 +82,9 @@ test: deps ## vet, build, run all tests with the race detector, then fuzz every 
 	$(FYNE_ENV) $(GO) test -race -count=1 ./...
 	@$(FYNE_ENV) GO="$(GO)" scripts/fuzz.sh "$(FUZZTIME)"
 	@echo "make test: passed: go vet, build (with and without cgo), race tests of $$($(GO) list ./... | wc -l) packages, fuzzing"
+
+nattest: ## as root: NATed homes, a mailbox and real hearthd processes in network namespaces (198.18.0.0/15); skips, saying why, otherwise
+	@GO="$(GO)" scripts/nattest.sh
 
 run: deps ## build and start the desktop app (pass flags with ARGS="--home /tmp/h")
 	$(FYNE_ENV) $(GO) run ./cmd/hearth $(ARGS)

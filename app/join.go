@@ -185,6 +185,7 @@ func (h *Hearth) Join(ctx context.Context, code, nick string) (CircleID, error) 
 	}
 	defer tmp.Close()
 	tmp.Allow(inv.Inviter)
+	tmp.Allow(relaysIn(inv.Addrs)...) // an inviter behind NAT, reached through its mailbox
 	if err := tmp.Connect(ctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
 		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 	"google.golang.org/protobuf/proto"
 
@@ -310,4 +311,28 @@ func (c *circle) kickMailboxes() {
 	case c.mailboxKick() <- struct{}{}:
 	default:
 	}
+}
+
+// relaysIn returns the relays named in relayed addresses (the peer id
+// before /p2p-circuit), which a joiner must be allowed to dial.
+func relaysIn(addrs []multiaddr.Multiaddr) []peer.ID {
+	var out []peer.ID
+	for _, a := range addrs {
+		relayPart, _ := multiaddr.SplitFunc(a, func(c multiaddr.Component) bool { return c.Protocol().Code == multiaddr.P_CIRCUIT })
+		if len(relayPart) == len(a) {
+			continue // not relayed
+		}
+		if id, err := peer.IDFromP2PAddr(relayPart); err == nil && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// routeLocked says how this node reaches member m now.
+func (c *circle) routeLocked(m *member) string {
+	if c.node == nil || m.id == c.selfID {
+		return ""
+	}
+	return string(c.node.Route(m.peer))
 }

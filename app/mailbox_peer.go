@@ -646,6 +646,7 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 	}
 	defer tmp.Close()
 	tmp.Allow(inv.Inviter)
+	tmp.Allow(relaysIn(inv.Addrs)...)
 	if err := tmp.Connect(ctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
 		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
 	}

@@ -82,6 +82,8 @@ type memberView struct {
 	Role   string `json:"role"`
 	Online bool   `json:"online"`
 	Self   bool   `json:"self"`
+	// Route is "direct" or "relayed" (through a mailbox) while online.
+	Route string `json:"route,omitempty"`
 }
 
 // Limits on what one command asks for.
@@ -287,6 +289,7 @@ func (l *local) members(ctx context.Context, circle string) ([]memberView, error
 			Role:   m.Role.String(),
 			Online: m.Online,
 			Self:   m.Self,
+			Route:  m.Route,
 		})
 	}
 	return out, nil

@@ -223,7 +223,7 @@ func (c *readCmd) Run(ctx context.Context, e *env) error {
 
 type membersCmd struct {
 	Circle string `required:"" help:"Circle id." placeholder:"ID"`
-	JSON   bool   `name:"json" help:"One JSON object a line: nick, id, role, online, self."`
+	JSON   bool   `name:"json" help:"One JSON object a line: nick, id, role, online, self, route (direct or relayed, while online)."`
 }
 
 func (c *membersCmd) Validate() error { return checkCircleFlag(c.Circle) }
