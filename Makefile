@@ -46,7 +46,7 @@ define apt_install
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 endef
 
-.PHONY: help deps deps-screens build test soak run package clean
+.PHONY: help deps deps-screens build test soak nattest run package clean
 
 help: ## list the targets
 	@echo "Hearth: make <target>"
@@ -98,6 +98,9 @@ soak: ## run the long fault scenarios (build tag soak) for about SOAK (default 1
 	grep -E '^\s*--- (PASS|FAIL)|soak: [0-9]+ rounds|killed holding' $(BUILD)/soak.log || true; \
 	if ! tail -n 5 $(BUILD)/soak.log | grep -q '^ok'; then echo "soak: FAILED (log: $(BUILD)/soak.log)"; exit 1; fi; \
 	echo "soak: passed (log: $(BUILD)/soak.log)"
+
+nattest: ## as root: NATed homes, a mailbox and real hearthd processes in network namespaces (198.18.0.0/15); skips, saying why, otherwise
+	@GO="$(GO)" scripts/nattest.sh
 
 run: deps ## build and start the desktop app (pass flags with ARGS="--home /tmp/h")
 	$(FYNE_ENV) $(GO) run ./cmd/hearth $(ARGS)

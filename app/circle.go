@@ -99,6 +99,7 @@ type circle struct {
 	flushTimer *time.Timer
 	node       *p2p.Node
 	connected  map[peer.ID]bool
+	mbKick     chan struct{} // see mailboxKick
 }
 
 func newEpochKeys(circle CircleID, n uint64, s epoch.Secret) *epochKeys {

@@ -88,6 +88,9 @@ func New(v *Vault, opt Options) (*Hearth, error) {
 		return nil, err
 	}
 	for _, id := range ids {
+		if isMailboxCircle(h.store, id) {
+			continue // served by a Mailbox, not a member's circle
+		}
 		c, err := loadCircle(h, CircleID(id))
 		if err != nil {
 			return nil, fmt.Errorf("circle %s: %w", CircleID(id), err)
@@ -314,6 +317,8 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 		Logger:    c.log,
 		MDNS:      h.opt.MDNS,
 		Listen:    listenFor(h.opt.Listen, last),
+		// Relayed pairs of members try to go direct.
+		HolePunching: true,
 	}
 	// libp2p listens with SO_REUSEPORT, so two circles could bind one fixed
 	// port and the kernel would share connections between them: a port one
@@ -375,6 +380,7 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 	h.background(func() { c.watchPeers(online, node) })
 	h.background(func() { c.redial(online) })
 	h.background(func() { c.keepRetention(online) })
+	h.background(func() { c.followMailboxes(online) })
 	if perr == nil {
 		c.send(ctx, presence)
 	}
@@ -423,6 +429,10 @@ func (c *circle) watchPeers(ctx context.Context, node *p2p.Node) {
 		case ev, ok := <-node.Events():
 			if !ok {
 				return
+			}
+			if ev.Addrs {
+				c.announceAddrs(ctx) // a relay reservation came or went
+				continue
 			}
 			c.mu.Lock()
 			if ev.Connected {

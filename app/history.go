@@ -324,6 +324,9 @@ type Member struct {
 	Self   bool
 	// AcceptedGuidelines: the member accepted the current guidelines.
 	AcceptedGuidelines bool
+	// Route is how this node reaches the member while Online: "direct",
+	// or "relayed" through a mailbox; empty otherwise.
+	Route string
 }
 
 // Members lists the circle's current members with their online state.
@@ -340,6 +343,7 @@ func (h *Hearth) Members(id CircleID) ([]Member, error) {
 			ID: m.id, Nick: cleanName(m.rec.Nick), Role: Role(m.rec.Role), Self: m.id == c.selfID,
 			Online:             m.id == c.selfID && c.node != nil || c.connected[m.peer],
 			AcceptedGuidelines: c.state.Guidelines == nil || m.rec.GuidelinesAccepted >= c.state.Guidelines.Version,
+			Route:              c.routeLocked(m),
 		})
 	}
 	return out, nil

@@ -44,6 +44,9 @@ const (
 type InviteOptions struct {
 	Expires time.Duration // zero: 24 hours
 	Uses    int           // zero: one
+	// Mailbox makes an invite that admits a mailbox peer (facilitators
+	// only): it joins with role mailbox and is never given content keys.
+	Mailbox bool
 }
 
 // Invite issues an invite code for circle c: it gossips an invite-issued
@@ -61,6 +64,10 @@ func (h *Hearth) Invite(ctx context.Context, id CircleID, opt InviteOptions) (st
 		opt.Uses = 1
 	}
 	c.mu.Lock()
+	if me := c.selfMemberLocked(); opt.Mailbox && (me == nil || me.rec.Role != record.Role_ROLE_FACILITATOR) {
+		c.mu.Unlock()
+		return "", ErrNotFacilitator
+	}
 	addrs := c.addrsLocked()
 	if len(addrs) == 0 {
 		c.mu.Unlock()
@@ -79,7 +86,7 @@ func (h *Hearth) Invite(ctx context.Context, id CircleID, opt InviteOptions) (st
 	invID := inv.ID()
 	ii := &record.InviteIssued{
 		InviteId: invID[:], PeerId: []byte(oneTime),
-		ExpiresMs: inv.Expires.UnixMilli(), Uses: uint32(opt.Uses),
+		ExpiresMs: inv.Expires.UnixMilli(), Uses: uint32(opt.Uses), Mailbox: opt.Mailbox,
 	}
 	out, _, err := c.publishLocked(envelope.Kind_KIND_INVITE_ISSUED, ii, envelope.Scope_SCOPE_CIRCLE)
 	if err == nil {
@@ -92,6 +99,7 @@ func (h *Hearth) Invite(ctx context.Context, id CircleID, opt InviteOptions) (st
 		return "", err
 	}
 	c.send(ctx, out)
+	c.kickMailboxes() // so that the newcomer can reach this member through a mailbox
 	return inv.String(), nil
 }
 
@@ -177,6 +185,7 @@ func (h *Hearth) Join(ctx context.Context, code, nick string) (CircleID, error) 
 	}
 	defer tmp.Close()
 	tmp.Allow(inv.Inviter)
+	tmp.Allow(relaysIn(inv.Addrs)...) // an inviter behind NAT, reached through its mailbox
 	if err := tmp.Connect(ctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
 		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
 	}
@@ -204,6 +213,7 @@ const (
 	refusedUnknown = "unknown"
 	refusedProof   = "proof"
 	refusedBad     = "malformed"
+	refusedKind    = "kind" // a mailbox with a member's invite, or the reverse
 )
 
 func joinError(code string) error {
@@ -214,6 +224,8 @@ func joinError(code string) error {
 		return ErrInviteExpired
 	case refusedUnknown:
 		return ErrInviteUnknown
+	case refusedKind:
+		return ErrNotMailboxInvite
 	}
 	return fmt.Errorf("%w (%s)", ErrJoinRefused, code)
 }
@@ -373,13 +385,19 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		c.mu.Unlock()
 		return refuse(refusedBad)
 	}
+	if st.Issued.Mailbox != (m.Role == record.Role_ROLE_MAILBOX) {
+		c.mu.Unlock()
+		return refuse(refusedKind)
+	}
 
 	nm := &record.Member{
 		SignKey: m.SignKey, SealKey: m.SealKey, PeerId: m.PeerId, Nick: m.Nick,
 		Role: record.Role_ROLE_MEMBER, JoinedEpoch: c.state.Epoch + 1,
 	}
 	if st.Issued.Mailbox {
+		// A mailbox cannot publish presence: its addresses come with it.
 		nm.Role = record.Role_ROLE_MAILBOX
+		nm.Addrs = m.Addrs[:min(len(m.Addrs), maxPresenceAddrs)]
 	}
 	joined, _, err := c.publishLocked(envelope.Kind_KIND_MEMBER_JOINED,
 		&record.MemberJoined{Member: nm, InviteId: invID[:]}, envelope.Scope_SCOPE_CIRCLE)
@@ -392,14 +410,25 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		c.mu.Unlock()
 		return nil, err
 	}
-	resp, err := c.welcomeLocked(pub)
+	var resp *record.JoinResponse
+	if st.Issued.Mailbox {
+		resp, err = c.mailboxWelcomeLocked(pub)
+	} else {
+		resp, err = c.welcomeLocked(pub)
+	}
+	// The response shares the roster's records, which later records change:
+	// it is encoded before the lock is let go.
+	var out []byte
+	if err == nil {
+		out, err = proto.Marshal(resp)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	c.send(ctx, joined, commit)
 	c.pushSync()
-	return proto.Marshal(resp)
+	return out, nil
 }
 
 // pushSync runs a catch-up round with every connected member at once, so
@@ -521,7 +550,8 @@ func welcomed(rec *envelope.Record, now time.Time) bool {
 // member: the node's when online, else the last known.
 func (c *circle) addrsLocked() []multiaddr.Multiaddr {
 	if c.node != nil {
-		return c.node.Addrs()
+		// Relayed addresses last: a newcomer tries the direct ones first.
+		return append(c.node.Addrs(), c.node.RelayAddrs()...)
 	}
 	return parseAddrs(c.state.Addrs)
 }

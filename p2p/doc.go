@@ -10,8 +10,9 @@
 // Each circle gets its own Node with the circle's own peer key, so nothing
 // at the network layer links a member's circles. The host runs TCP and QUIC
 // on explicit listen addresses, Noise or TLS, yamux, identify with the
-// neutral user agent "hearth", ping, no metrics, no relay and no NAT
-// service, and a resource manager with small fixed limits (a circle has tens
+// neutral user agent "hearth", ping, no metrics, the circuit relay v2
+// client (Config.RelayService adds the relay service, for a mailbox;
+// Config.HolePunching adds DCUtR), no AutoNAT, and a resource manager with small fixed limits (a circle has tens
 // of members). A connection gater admits only the allowed set (the roster,
 // mailbox peers, the one-time ids of outstanding invites, kept by the app
 // through Allow and Disallow): it refuses strangers as soon as the security
@@ -119,6 +120,23 @@
 //
 // Members see each other's IP addresses. With Config.MDNS the node
 // announces its peer id and addresses to its whole local network segment
-// under libp2p's generic service name. Relayed connections through a
-// mailbox peer are not configured yet; Config will grow fields for them.
+// under libp2p's generic service name.
+//
+// # Relaying and hole punching
+//
+// A node with RelayService is a circuit relay v2 whose ACL admits
+// reservations and circuits between allowed peers only, and which sends no
+// limit with a circuit: go-libp2p marks a relayed connection Limited (and
+// gossipsub refuses it) exactly when the relay sends one, and chat and sync
+// need a full connection. Resources bound the service instead (see
+// relay.go). KeepReservation holds a reservation on such a relay and
+// RelayAddrs gives the relayed addresses to announce; Route tells whether a
+// peer is reached directly or through a relay. With HolePunching, DCUtR
+// upgrades a relayed connection to a direct one where both NATs allow it;
+// go-libp2p starts it only once the host has a public address.
+//
+// AutoNAT is not used: its servers dial back from a second host with a
+// random peer id, which the gater refuses like any stranger, so every node
+// would conclude it is unreachable. The app decides instead: a node without
+// a public address reserves on its circle's mailbox.
 package p2p

@@ -65,6 +65,12 @@ type Config struct {
 	// announces the node's peer id and addresses to the whole network
 	// segment, so it is off by default.
 	MDNS bool
+	// RelayService makes the node a circuit relay v2 for its allowed peers
+	// (a mailbox), with no limit on relayed connections; see relay.go.
+	RelayService bool
+	// HolePunching turns on DCUtR: a relayed connection is upgraded to a
+	// direct one where both NATs allow it.
+	HolePunching bool
 
 	tuning gossipTuning // for benchmarks only
 }
@@ -73,6 +79,9 @@ type Config struct {
 type PeerEvent struct {
 	Peer      peer.ID
 	Connected bool
+	// Addrs reports instead that the node's relayed addresses (RelayAddrs)
+	// changed, through the relay Peer.
+	Addrs bool
 }
 
 // Node is one circle's libp2p node. Its methods are safe for concurrent use.
@@ -85,6 +94,7 @@ type Node struct {
 	filter *topicFilter
 	busSub event.Subscription
 	disc   io.Closer
+	relay  io.Closer // the relay service, if any
 
 	stopPubSub context.CancelFunc
 	closeOnce  sync.Once
@@ -97,6 +107,8 @@ type Node struct {
 	nextOp  uint64
 	syncs   map[peer.ID]*peerSync
 	seen    map[peer.ID]bool // peers reported connected on Events
+	// reservations are the relays the node keeps a reservation on.
+	reservations map[peer.ID]*reservation
 
 	tmu    sync.Mutex // guards topics; taken before mu, never while holding it
 	topics map[string]*joined
@@ -127,6 +139,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		cancels: make(map[uint64]context.CancelFunc),
 		syncs:   make(map[peer.ID]*peerSync),
 		seen:    make(map[peer.ID]bool),
+
+		reservations: make(map[peer.ID]*reservation),
 		topics:  make(map[string]*joined),
 		events:  make(chan PeerEvent, eventBuffer),
 	}
@@ -137,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p2p: resource manager: %w", err)
 	}
-	h, err := libp2p.New(
+	opts := []libp2p.Option{
 		libp2p.Identity(cfg.Key),
 		libp2p.NoListenAddrs, // listen only once every handler is in place
 		libp2p.Transport(tcp.NewTCPTransport),
@@ -148,14 +162,27 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		libp2p.DisableMetrics(),
 		libp2p.ConnectionGater(n.gater),
 		libp2p.ResourceManager(rm),
-		libp2p.DisableRelay(),
+		// The circuit relay client transport: members reach each other
+		// through their mailbox's relay. Strangers are still refused at the
+		// handshake, relayed or not.
+		libp2p.EnableRelay(),
 		libp2p.Ping(true),
-	)
+	}
+	if cfg.HolePunching {
+		opts = append(opts, libp2p.EnableHolePunching())
+	}
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		_ = rm.Close()
 		return nil, fmt.Errorf("p2p: host: %w", err)
 	}
 	n.host = h
+	if cfg.RelayService {
+		if err := n.startRelay(); err != nil {
+			_ = h.Close()
+			return nil, fmt.Errorf("p2p: relay service: %w", err)
+		}
+	}
 	if err := n.start(cfg); err != nil {
 		_ = n.Close()
 		return nil, err
@@ -263,6 +290,7 @@ func (n *Node) close() error {
 	if n.busSub != nil {
 		errs = append(errs, n.busSub.Close())
 	}
+	errs = append(errs, n.closeRelay())
 	errs = append(errs, n.host.Close())
 	n.wg.Wait()
 

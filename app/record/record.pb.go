@@ -1119,7 +1119,9 @@ type JoinResponse struct {
 	Floor   []*Mark `protobuf:"bytes,8,rep,name=floor,proto3" json:"floor,omitempty"`
 	Lamport uint64  `protobuf:"varint,9,opt,name=lamport,proto3" json:"lamport,omitempty"`
 	// Set, with nothing else, when the join is refused.
-	Error         string `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	// For a mailbox: all it is given, with circle and nothing else.
+	Mailbox       *MailboxLetter `protobuf:"bytes,11,opt,name=mailbox,proto3" json:"mailbox,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1222,6 +1224,13 @@ func (x *JoinResponse) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *JoinResponse) GetMailbox() *MailboxLetter {
+	if x != nil {
+		return x.Mailbox
+	}
+	return nil
 }
 
 // What a member's store keeps of a circle (sealed under the circle's key).
@@ -1946,6 +1955,372 @@ func (x *PackFile) GetExportedMs() int64 {
 	return 0
 }
 
+// What a mailbox peer is told of a circle, and all it is told: the epochs'
+// gossip topics and the roster's network identities. No name, pseudonym or
+// content key. Sealed to the mailbox's own key (see MailboxLetter).
+type MailboxUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Circle        []byte                 `protobuf:"bytes,1,opt,name=circle,proto3" json:"circle,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`                                      // the current epoch
+	Topics        []*MailboxTopic        `protobuf:"bytes,3,rep,name=topics,proto3" json:"topics,omitempty"`                                     // current epoch and the one before
+	Peers         []*MailboxPeer         `protobuf:"bytes,4,rep,name=peers,proto3" json:"peers,omitempty"`                                       // current roster, mailboxes included
+	RetentionDays uint32                 `protobuf:"varint,5,opt,name=retention_days,json=retentionDays,proto3" json:"retention_days,omitempty"` // the circle's retention; 0 keeps
+	// Where the mailbox's log starts when it joins (the admitter's marks).
+	Floor []*Mark `protobuf:"bytes,6,rep,name=floor,proto3" json:"floor,omitempty"`
+	// The one-time peer ids of outstanding invites: a newcomer reaches an
+	// inviter behind NAT through the mailbox's relay.
+	InvitePeers   [][]byte `protobuf:"bytes,7,rep,name=invite_peers,json=invitePeers,proto3" json:"invite_peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxUpdate) Reset() {
+	*x = MailboxUpdate{}
+	mi := &file_record_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxUpdate) ProtoMessage() {}
+
+func (x *MailboxUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxUpdate.ProtoReflect.Descriptor instead.
+func (*MailboxUpdate) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *MailboxUpdate) GetCircle() []byte {
+	if x != nil {
+		return x.Circle
+	}
+	return nil
+}
+
+func (x *MailboxUpdate) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *MailboxUpdate) GetTopics() []*MailboxTopic {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *MailboxUpdate) GetPeers() []*MailboxPeer {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+func (x *MailboxUpdate) GetRetentionDays() uint32 {
+	if x != nil {
+		return x.RetentionDays
+	}
+	return 0
+}
+
+func (x *MailboxUpdate) GetFloor() []*Mark {
+	if x != nil {
+		return x.Floor
+	}
+	return nil
+}
+
+func (x *MailboxUpdate) GetInvitePeers() [][]byte {
+	if x != nil {
+		return x.InvitePeers
+	}
+	return nil
+}
+
+type MailboxTopic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Topic         string                 `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxTopic) Reset() {
+	*x = MailboxTopic{}
+	mi := &file_record_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxTopic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxTopic) ProtoMessage() {}
+
+func (x *MailboxTopic) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxTopic.ProtoReflect.Descriptor instead.
+func (*MailboxTopic) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *MailboxTopic) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *MailboxTopic) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+type MailboxPeer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PeerId        []byte                 `protobuf:"bytes,1,opt,name=peer_id,json=peerId,proto3" json:"peer_id,omitempty"`
+	SignKey       []byte                 `protobuf:"bytes,2,opt,name=sign_key,json=signKey,proto3" json:"sign_key,omitempty"` // Ed25519, to check letters from this member
+	Role          Role                   `protobuf:"varint,3,opt,name=role,proto3,enum=hearth.record.v1.Role" json:"role,omitempty"`
+	JoinedEpoch   uint64                 `protobuf:"varint,4,opt,name=joined_epoch,json=joinedEpoch,proto3" json:"joined_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxPeer) Reset() {
+	*x = MailboxPeer{}
+	mi := &file_record_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxPeer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxPeer) ProtoMessage() {}
+
+func (x *MailboxPeer) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxPeer.ProtoReflect.Descriptor instead.
+func (*MailboxPeer) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *MailboxPeer) GetPeerId() []byte {
+	if x != nil {
+		return x.PeerId
+	}
+	return nil
+}
+
+func (x *MailboxPeer) GetSignKey() []byte {
+	if x != nil {
+		return x.SignKey
+	}
+	return nil
+}
+
+func (x *MailboxPeer) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_MEMBER
+}
+
+func (x *MailboxPeer) GetJoinedEpoch() uint64 {
+	if x != nil {
+		return x.JoinedEpoch
+	}
+	return 0
+}
+
+// A MailboxUpdate sealed to the mailbox's HPKE key and signed by the member
+// that sends it, over /hearth/mailbox/1 or in a join response.
+type MailboxLetter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sealed        []byte                 `protobuf:"bytes,1,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	SignKey       []byte                 `protobuf:"bytes,2,opt,name=sign_key,json=signKey,proto3" json:"sign_key,omitempty"` // the sender's signing key
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`            // over "hearth/v1 mailbox letter\0" | circle | sealed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxLetter) Reset() {
+	*x = MailboxLetter{}
+	mi := &file_record_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxLetter) ProtoMessage() {}
+
+func (x *MailboxLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxLetter.ProtoReflect.Descriptor instead.
+func (*MailboxLetter) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *MailboxLetter) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+func (x *MailboxLetter) GetSignKey() []byte {
+	if x != nil {
+		return x.SignKey
+	}
+	return nil
+}
+
+func (x *MailboxLetter) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// What a mailbox's store keeps of a circle it serves (sealed under the
+// circle's root key in the store).
+type MailboxState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Circle        []byte                 `protobuf:"bytes,1,opt,name=circle,proto3" json:"circle,omitempty"`
+	Identity      []byte                 `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`              // crypto/identity private material
+	PeerKey       []byte                 `protobuf:"bytes,3,opt,name=peer_key,json=peerKey,proto3" json:"peer_key,omitempty"` // libp2p private key, marshalled
+	Update        *MailboxUpdate         `protobuf:"bytes,4,opt,name=update,proto3" json:"update,omitempty"`
+	Addrs         [][]byte               `protobuf:"bytes,5,rep,name=addrs,proto3" json:"addrs,omitempty"` // announced addresses
+	JoinedMs      int64                  `protobuf:"varint,6,opt,name=joined_ms,json=joinedMs,proto3" json:"joined_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailboxState) Reset() {
+	*x = MailboxState{}
+	mi := &file_record_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailboxState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailboxState) ProtoMessage() {}
+
+func (x *MailboxState) ProtoReflect() protoreflect.Message {
+	mi := &file_record_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailboxState.ProtoReflect.Descriptor instead.
+func (*MailboxState) Descriptor() ([]byte, []int) {
+	return file_record_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *MailboxState) GetCircle() []byte {
+	if x != nil {
+		return x.Circle
+	}
+	return nil
+}
+
+func (x *MailboxState) GetIdentity() []byte {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+func (x *MailboxState) GetPeerKey() []byte {
+	if x != nil {
+		return x.PeerKey
+	}
+	return nil
+}
+
+func (x *MailboxState) GetUpdate() *MailboxUpdate {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *MailboxState) GetAddrs() [][]byte {
+	if x != nil {
+		return x.Addrs
+	}
+	return nil
+}
+
+func (x *MailboxState) GetJoinedMs() int64 {
+	if x != nil {
+		return x.JoinedMs
+	}
+	return 0
+}
+
 var File_record_proto protoreflect.FileDescriptor
 
 const file_record_proto_rawDesc = "" +
@@ -2023,7 +2398,7 @@ const file_record_proto_rawDesc = "" +
 	"\vJoinRequest\x12\x1b\n" +
 	"\tinvite_id\x18\x01 \x01(\fR\binviteId\x120\n" +
 	"\x06member\x18\x02 \x01(\v2\x18.hearth.record.v1.MemberR\x06member\x12\x14\n" +
-	"\x05proof\x18\x03 \x01(\fR\x05proof\"\xfc\x02\n" +
+	"\x05proof\x18\x03 \x01(\fR\x05proof\"\xb7\x03\n" +
 	"\fJoinResponse\x12\x16\n" +
 	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
@@ -2037,7 +2412,8 @@ const file_record_proto_rawDesc = "" +
 	"\x05floor\x18\b \x03(\v2\x16.hearth.record.v1.MarkR\x05floor\x12\x18\n" +
 	"\alamport\x18\t \x01(\x04R\alamport\x12\x14\n" +
 	"\x05error\x18\n" +
-	" \x01(\tR\x05error\"\x99\x03\n" +
+	" \x01(\tR\x05error\x129\n" +
+	"\amailbox\x18\v \x01(\v2\x1f.hearth.record.v1.MailboxLetterR\amailbox\"\x99\x03\n" +
 	"\vCircleState\x12\x16\n" +
 	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -2091,7 +2467,34 @@ const file_record_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x123\n" +
 	"\x05items\x18\x03 \x03(\v2\x1d.hearth.record.v1.WelcomeItemR\x05items\x12\x1f\n" +
 	"\vexported_ms\x18\x04 \x01(\x03R\n" +
-	"exportedMs*?\n" +
+	"exportedMs\"\xa2\x02\n" +
+	"\rMailboxUpdate\x12\x16\n" +
+	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x126\n" +
+	"\x06topics\x18\x03 \x03(\v2\x1e.hearth.record.v1.MailboxTopicR\x06topics\x123\n" +
+	"\x05peers\x18\x04 \x03(\v2\x1d.hearth.record.v1.MailboxPeerR\x05peers\x12%\n" +
+	"\x0eretention_days\x18\x05 \x01(\rR\rretentionDays\x12,\n" +
+	"\x05floor\x18\x06 \x03(\v2\x16.hearth.record.v1.MarkR\x05floor\x12!\n" +
+	"\finvite_peers\x18\a \x03(\fR\vinvitePeers\":\n" +
+	"\fMailboxTopic\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\tR\x05topic\"\x90\x01\n" +
+	"\vMailboxPeer\x12\x17\n" +
+	"\apeer_id\x18\x01 \x01(\fR\x06peerId\x12\x19\n" +
+	"\bsign_key\x18\x02 \x01(\fR\asignKey\x12*\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x16.hearth.record.v1.RoleR\x04role\x12!\n" +
+	"\fjoined_epoch\x18\x04 \x01(\x04R\vjoinedEpoch\"`\n" +
+	"\rMailboxLetter\x12\x16\n" +
+	"\x06sealed\x18\x01 \x01(\fR\x06sealed\x12\x19\n" +
+	"\bsign_key\x18\x02 \x01(\fR\asignKey\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\"\xc9\x01\n" +
+	"\fMailboxState\x12\x16\n" +
+	"\x06circle\x18\x01 \x01(\fR\x06circle\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\fR\bidentity\x12\x19\n" +
+	"\bpeer_key\x18\x03 \x01(\fR\apeerKey\x127\n" +
+	"\x06update\x18\x04 \x01(\v2\x1f.hearth.record.v1.MailboxUpdateR\x06update\x12\x14\n" +
+	"\x05addrs\x18\x05 \x03(\fR\x05addrs\x12\x1b\n" +
+	"\tjoined_ms\x18\x06 \x01(\x03R\bjoinedMs*?\n" +
 	"\x04Role\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x00\x12\x14\n" +
 	"\x10ROLE_FACILITATOR\x10\x01\x12\x10\n" +
@@ -2110,7 +2513,7 @@ func file_record_proto_rawDescGZIP() []byte {
 }
 
 var file_record_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_record_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_record_proto_goTypes = []any{
 	(Role)(0),                  // 0: hearth.record.v1.Role
 	(*Ref)(nil),                // 1: hearth.record.v1.Ref
@@ -2142,6 +2545,11 @@ var file_record_proto_goTypes = []any{
 	(*Report)(nil),             // 27: hearth.record.v1.Report
 	(*Resource)(nil),           // 28: hearth.record.v1.Resource
 	(*PackFile)(nil),           // 29: hearth.record.v1.PackFile
+	(*MailboxUpdate)(nil),      // 30: hearth.record.v1.MailboxUpdate
+	(*MailboxTopic)(nil),       // 31: hearth.record.v1.MailboxTopic
+	(*MailboxPeer)(nil),        // 32: hearth.record.v1.MailboxPeer
+	(*MailboxLetter)(nil),      // 33: hearth.record.v1.MailboxLetter
+	(*MailboxState)(nil),       // 34: hearth.record.v1.MailboxState
 }
 var file_record_proto_depIdxs = []int32{
 	1,  // 0: hearth.record.v1.Post.reply_to:type_name -> hearth.record.v1.Ref
@@ -2155,21 +2563,27 @@ var file_record_proto_depIdxs = []int32{
 	13, // 8: hearth.record.v1.JoinResponse.guidelines:type_name -> hearth.record.v1.Guidelines
 	15, // 9: hearth.record.v1.JoinResponse.welcome:type_name -> hearth.record.v1.WelcomeItem
 	16, // 10: hearth.record.v1.JoinResponse.floor:type_name -> hearth.record.v1.Mark
-	16, // 11: hearth.record.v1.CircleState.floor:type_name -> hearth.record.v1.Mark
-	13, // 12: hearth.record.v1.CircleState.guidelines:type_name -> hearth.record.v1.Guidelines
-	5,  // 13: hearth.record.v1.InviteState.issued:type_name -> hearth.record.v1.InviteIssued
-	1,  // 14: hearth.record.v1.Retract.target:type_name -> hearth.record.v1.Ref
-	1,  // 15: hearth.record.v1.Hide.target:type_name -> hearth.record.v1.Ref
-	1,  // 16: hearth.record.v1.Rsvp.event:type_name -> hearth.record.v1.Ref
-	1,  // 17: hearth.record.v1.ScopeChange.target:type_name -> hearth.record.v1.Ref
-	1,  // 18: hearth.record.v1.Report.target:type_name -> hearth.record.v1.Ref
-	10, // 19: hearth.record.v1.Report.sealed:type_name -> hearth.record.v1.SealedSecret
-	15, // 20: hearth.record.v1.PackFile.items:type_name -> hearth.record.v1.WelcomeItem
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	33, // 11: hearth.record.v1.JoinResponse.mailbox:type_name -> hearth.record.v1.MailboxLetter
+	16, // 12: hearth.record.v1.CircleState.floor:type_name -> hearth.record.v1.Mark
+	13, // 13: hearth.record.v1.CircleState.guidelines:type_name -> hearth.record.v1.Guidelines
+	5,  // 14: hearth.record.v1.InviteState.issued:type_name -> hearth.record.v1.InviteIssued
+	1,  // 15: hearth.record.v1.Retract.target:type_name -> hearth.record.v1.Ref
+	1,  // 16: hearth.record.v1.Hide.target:type_name -> hearth.record.v1.Ref
+	1,  // 17: hearth.record.v1.Rsvp.event:type_name -> hearth.record.v1.Ref
+	1,  // 18: hearth.record.v1.ScopeChange.target:type_name -> hearth.record.v1.Ref
+	1,  // 19: hearth.record.v1.Report.target:type_name -> hearth.record.v1.Ref
+	10, // 20: hearth.record.v1.Report.sealed:type_name -> hearth.record.v1.SealedSecret
+	15, // 21: hearth.record.v1.PackFile.items:type_name -> hearth.record.v1.WelcomeItem
+	31, // 22: hearth.record.v1.MailboxUpdate.topics:type_name -> hearth.record.v1.MailboxTopic
+	32, // 23: hearth.record.v1.MailboxUpdate.peers:type_name -> hearth.record.v1.MailboxPeer
+	16, // 24: hearth.record.v1.MailboxUpdate.floor:type_name -> hearth.record.v1.Mark
+	0,  // 25: hearth.record.v1.MailboxPeer.role:type_name -> hearth.record.v1.Role
+	30, // 26: hearth.record.v1.MailboxState.update:type_name -> hearth.record.v1.MailboxUpdate
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_record_proto_init() }
@@ -2183,7 +2597,7 @@ func file_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_record_proto_rawDesc), len(file_record_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

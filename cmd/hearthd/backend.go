@@ -24,7 +24,7 @@ import (
 type backend interface {
 	createCircle(ctx context.Context, name, nick string) (string, error)
 	circles(ctx context.Context) ([]circleView, error)
-	invite(ctx context.Context, circle string, expires time.Duration, uses int) (string, error)
+	invite(ctx context.Context, circle string, expires time.Duration, uses int, mailbox bool) (string, error)
 	join(ctx context.Context, code, nick string) (string, error)
 	post(ctx context.Context, circle string, p postParams) (messageView, error)
 	read(ctx context.Context, circle string, limit int) ([]messageView, error)
@@ -83,6 +83,8 @@ type memberView struct {
 	Role   string `json:"role"`
 	Online bool   `json:"online"`
 	Self   bool   `json:"self"`
+	// Route is "direct" or "relayed" (through a mailbox) while online.
+	Route string `json:"route,omitempty"`
 }
 
 // Limits on what one command asks for.
@@ -210,12 +212,12 @@ func (l *local) circles(ctx context.Context) ([]circleView, error) {
 	return out, nil
 }
 
-func (l *local) invite(ctx context.Context, circle string, expires time.Duration, uses int) (string, error) {
+func (l *local) invite(ctx context.Context, circle string, expires time.Duration, uses int, mailbox bool) (string, error) {
 	id, err := parseCircle(circle)
 	if err != nil {
 		return "", err
 	}
-	code, err := l.h.Invite(ctx, id, app.InviteOptions{Expires: expires, Uses: uses})
+	code, err := l.h.Invite(ctx, id, app.InviteOptions{Expires: expires, Uses: uses, Mailbox: mailbox})
 	if err != nil {
 		return "", fmt.Errorf("invite: %w", err)
 	}
@@ -328,6 +330,7 @@ func (l *local) members(ctx context.Context, circle string) ([]memberView, error
 			Role:   m.Role.String(),
 			Online: m.Online,
 			Self:   m.Self,
+			Route:  m.Route,
 		})
 	}
 	return out, nil

@@ -53,6 +53,7 @@ type cli struct {
 	Event      eventCmd      `cmd:"" help:"Scheduled sessions: schedule, list, rsvp, ics."`
 	Resource   resourceCmd   `cmd:"" help:"The circle's resource library: add, list."`
 	Pack       packCmd       `cmd:"" help:"Welcome packs: export (facilitators), open."`
+	Mailbox    mailboxCmd    `cmd:"" help:"Run a blind mailbox peer for circles: serve, join, list."`
 	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 
@@ -117,6 +118,7 @@ type inviteCmd struct {
 	Circle  string        `required:"" help:"Circle id." placeholder:"ID"`
 	Expires time.Duration `default:"24h" help:"How long the code stays valid."`
 	Uses    int           `default:"1" help:"How many people may join with the code."`
+	Mailbox bool          `help:"An invite that admits a mailbox peer (facilitators only); use it with: hearthd mailbox join CODE."`
 }
 
 func (c *inviteCmd) Validate() error {
@@ -131,7 +133,7 @@ func (c *inviteCmd) Validate() error {
 
 func (c *inviteCmd) Run(ctx context.Context, e *env) error {
 	return e.withBackend(ctx, func(b backend) error {
-		code, err := b.invite(ctx, c.Circle, c.Expires, c.Uses)
+		code, err := b.invite(ctx, c.Circle, c.Expires, c.Uses, c.Mailbox)
 		if err != nil {
 			return err
 		}
@@ -225,7 +227,7 @@ func (c *readCmd) Run(ctx context.Context, e *env) error {
 
 type membersCmd struct {
 	Circle string `required:"" help:"Circle id." placeholder:"ID"`
-	JSON   bool   `name:"json" help:"One JSON object a line: nick, id, role, online, self."`
+	JSON   bool   `name:"json" help:"One JSON object a line: nick, id, role, online, self, route (direct or relayed, while online)."`
 }
 
 func (c *membersCmd) Validate() error { return checkCircleFlag(c.Circle) }

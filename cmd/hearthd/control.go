@@ -72,7 +72,9 @@ type request struct {
 	// Expires is a Go duration ("24h0m0s"); empty means the default.
 	Expires string `json:"expires,omitempty"`
 	Uses    int    `json:"uses,omitempty"`
-	Limit   int    `json:"limit,omitempty"`
+	// Mailbox asks for an invite that admits a mailbox peer (cmd invite).
+	Mailbox bool `json:"mailbox,omitempty"`
+	Limit   int  `json:"limit,omitempty"`
 	// Member is a member id, 32 lowercase hex characters.
 	Member string `json:"member,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -181,7 +183,7 @@ func dispatch(ctx context.Context, b backend, req request) (any, error) {
 			}
 			expires = d
 		}
-		return b.invite(ctx, req.Circle, expires, req.Uses)
+		return b.invite(ctx, req.Circle, expires, req.Uses, req.Mailbox)
 	case cmdJoin:
 		return b.join(ctx, req.Code, req.Nick)
 	case cmdPost:
@@ -427,8 +429,8 @@ func (r *remote) circles(ctx context.Context) ([]circleView, error) {
 	return cs, err
 }
 
-func (r *remote) invite(ctx context.Context, circle string, expires time.Duration, uses int) (string, error) {
-	req := request{Cmd: cmdInvite, Circle: circle, Uses: uses}
+func (r *remote) invite(ctx context.Context, circle string, expires time.Duration, uses int, mailbox bool) (string, error) {
+	req := request{Cmd: cmdInvite, Circle: circle, Uses: uses, Mailbox: mailbox}
 	if expires != 0 {
 		req.Expires = expires.String()
 	}

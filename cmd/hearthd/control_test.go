@@ -48,7 +48,7 @@ func (f *fakeBackend) circles(ctx context.Context) ([]circleView, error) {
 	return []circleView{{ID: "c1", Name: "one", Nick: "n", Role: "member", Members: 3, Online: 2, Addrs: []string{"/ip4/127.0.0.1/tcp/1"}}}, f.record("circles")
 }
 
-func (f *fakeBackend) invite(ctx context.Context, circle string, expires time.Duration, uses int) (string, error) {
+func (f *fakeBackend) invite(ctx context.Context, circle string, expires time.Duration, uses int, mailbox bool) (string, error) {
 	return "code", f.record("invite %s %s %d", circle, expires, uses)
 }
 
@@ -168,8 +168,8 @@ func TestControlRoundTrip(t *testing.T) {
 	}{
 		{"circle create", func(b backend) (any, error) { return b.createCircle(ctx, "grief", "ann") }},
 		{"circle list", func(b backend) (any, error) { return b.circles(ctx) }},
-		{"invite", func(b backend) (any, error) { return b.invite(ctx, "c1", 90*time.Minute, 3) }},
-		{"invite default", func(b backend) (any, error) { return b.invite(ctx, "c1", 0, 0) }},
+		{"invite", func(b backend) (any, error) { return b.invite(ctx, "c1", 90*time.Minute, 3, false) }},
+		{"invite default", func(b backend) (any, error) { return b.invite(ctx, "c1", 0, 0, false) }},
 		{"join", func(b backend) (any, error) { return b.join(ctx, "code", "bob") }},
 		{"post", func(b backend) (any, error) {
 			return b.post(ctx, "c1", postParams{Text: "hi\nthere", Scope: "future", CW: "grief", ReplyTo: "m0"})

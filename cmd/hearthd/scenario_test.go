@@ -210,10 +210,17 @@ func (h *testHome) mustLine(args ...string) string {
 // startServe starts serve and waits for its "ready" line.
 func (h *testHome) startServe(args ...string) {
 	h.t.Helper()
+	h.startCmd(append([]string{"serve"}, args...)...)
+}
+
+// startCmd starts a long-running command (serve, mailbox serve) and waits
+// for its "ready" line.
+func (h *testHome) startCmd(args ...string) {
+	h.t.Helper()
 	if h.serve != nil {
 		h.t.Fatalf("%s: serve already running", h.name)
 	}
-	cmd := exec.Command(hearthdBin, append([]string{"--home", h.dir, "serve"}, args...)...)
+	cmd := exec.Command(hearthdBin, append([]string{"--home", h.dir}, args...)...)
 	cmd.Env = childEnv(h.pass)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
