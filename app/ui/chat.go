@@ -33,6 +33,7 @@ const (
 	textInvite        = "Invite…"
 	textCWToggle      = "Content warning"
 	textOffline       = "offline — your posts will go out when you reconnect"
+	textShowMembers   = "Members"
 )
 
 var scopeChoices = []string{textScopeCircle, textScopeFuture, textScopeResource}
@@ -91,6 +92,10 @@ type chatView struct {
 	title   *widget.Label
 	conn    *widget.Label
 	list    *widget.List
+	// members is the members panel, shown beside the history on demand.
+	members     *membersPanel
+	membersBtn  *widget.Button
+	membersSide *fyne.Container
 	earlier *widget.Button
 	invite  *widget.Button
 	// inviting is the invite dialog last opened, kept for tests.
@@ -138,10 +143,15 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.status.Wrapping = fyne.TextWrapWord
 	c.status.Hide()
 
-	header := container.NewBorder(nil, nil, nil, c.invite, container.NewVBox(c.title, c.conn))
+	c.membersBtn = widget.NewButton(textShowMembers, c.toggleMembers)
+	c.membersSide = container.NewStack()
+	c.membersSide.Hide()
+
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.membersBtn, c.invite), container.NewVBox(c.title, c.conn))
 	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
 	bottom := container.NewVBox(c.status, c.entry, options)
-	c.content = container.NewBorder(container.NewVBox(header, c.earlier), bottom, nil, nil, c.list)
+	history := container.NewBorder(c.earlier, nil, nil, nil, c.list)
+	c.content = container.NewBorder(header, bottom, nil, c.membersSide, history)
 	c.setInfo(info)
 	c.loadLatest()
 	return c
@@ -157,6 +167,28 @@ func (c *chatView) setInfo(info app.CircleInfo) {
 		c.conn.Importance = widget.SuccessImportance
 	}
 	c.conn.Refresh()
+	if c.members != nil && c.membersSide.Visible() {
+		c.members.refresh()
+	}
+}
+
+// toggleMembers shows or hides the members panel.
+func (c *chatView) toggleMembers() {
+	if c.membersSide.Visible() {
+		c.membersSide.Hide()
+		c.membersBtn.Importance = widget.MediumImportance
+		c.membersBtn.Refresh()
+		return
+	}
+	if c.members == nil {
+		c.members = newMembersPanel(c.core, c.id)
+		c.membersSide.Objects = []fyne.CanvasObject{sized(c.members.content, 240)}
+	} else {
+		c.members.refresh()
+	}
+	c.membersSide.Show()
+	c.membersBtn.Importance = widget.HighImportance
+	c.membersBtn.Refresh()
 }
 
 func (c *chatView) loadLatest() {

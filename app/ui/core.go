@@ -38,6 +38,13 @@ type Core interface {
 	Invites
 	Events
 	Agreements
+	Roster
+	Reacting
+}
+
+// Reacting answers posts with one of app.Reactions.
+type Reacting interface {
+	React(ctx context.Context, id app.CircleID, target, reaction string) error
 }
 
 var _ Core = (*app.Hearth)(nil)

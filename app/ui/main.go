@@ -41,6 +41,9 @@ type Main struct {
 
 	circles  []app.CircleInfo
 	selected int // index in circles; -1 when none
+	// unread counts the messages that arrived in each circle while another
+	// was on show, since the vault was unlocked.
+	unread map[app.CircleID]int
 	list     *widget.List
 	chat     *chatView
 	agree    *widget.Button // the guidelines dialog's accept, while shown
@@ -66,7 +69,7 @@ type Main struct {
 // NewMain builds the main view over core and starts reading its events.
 // Call it on the UI goroutine.
 func NewMain(win fyne.Window, core Core, opt Options) *Main {
-	m := &Main{win: win, core: core, opt: opt.withDefaults(), selected: -1, done: make(chan struct{})}
+	m := &Main{win: win, core: core, opt: opt.withDefaults(), selected: -1, done: make(chan struct{}), unread: map[app.CircleID]int{}}
 	m.list = widget.NewList(
 		func() int { return len(m.circles) },
 		func() fyne.CanvasObject {
@@ -74,7 +77,9 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 			name.Truncation = fyne.TextTruncateEllipsis
 			online := widget.NewLabel("")
 			online.Importance = widget.LowImportance
-			return container.NewVBox(name, online)
+			unread := widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+			unread.Importance = widget.HighImportance
+			return container.NewVBox(container.NewBorder(nil, nil, nil, unread, name), online)
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id >= len(m.circles) {
@@ -82,7 +87,15 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 			}
 			c := m.circles[id]
 			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(c.Name)
+			top := box.Objects[0].(*fyne.Container)
+			top.Objects[0].(*widget.Label).SetText(c.Name)
+			unread := top.Objects[1].(*widget.Label)
+			if n := m.unread[c.ID]; n > 0 {
+				unread.SetText(unreadText(n))
+				unread.Show()
+			} else {
+				unread.Hide()
+			}
 			box.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%d of %d online", c.Online, c.Members))
 		},
 	)
@@ -142,6 +155,8 @@ func (m *Main) Refresh() {
 	m.list.Refresh()
 	switch {
 	case m.selected >= 0:
+		// The list's own selection follows the circle to its new place.
+		m.list.Select(m.selected)
 		m.chat.setInfo(m.circles[m.selected])
 	case len(m.circles) > 0:
 		m.list.Select(0)
@@ -161,6 +176,10 @@ func (m *Main) selectCircle(i int) {
 		return
 	}
 	m.selected = i
+	if m.unread[m.circles[i].ID] > 0 {
+		delete(m.unread, m.circles[i].ID)
+		m.list.RefreshItem(i)
+	}
 	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
 	m.right.Objects = []fyne.CanvasObject{m.chat.content}
 	m.right.Refresh()
@@ -182,13 +201,24 @@ func (m *Main) handle(e app.Event) {
 	if m.closed {
 		return
 	}
-	if e.Kind == app.EventMessage && e.Message != nil && m.chat != nil && m.chat.id == e.Circle {
-		m.chat.add(*e.Message)
-	}
-	if e.Kind == app.EventMessage {
+	if e.Kind == app.EventMessage && e.Message != nil {
+		if m.chat != nil && m.chat.id == e.Circle {
+			m.chat.add(*e.Message)
+		} else if !e.Message.Mine {
+			m.unread[e.Circle]++
+			m.list.Refresh()
+		}
 		return
 	}
 	m.Refresh()
+}
+
+// unreadText is the count shown beside a circle's name.
+func unreadText(n int) string {
+	if n > 99 {
+		return "99+ new"
+	}
+	return fmt.Sprintf("%d new", n)
 }
 
 func (m *Main) showNewCircle() {
