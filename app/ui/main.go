@@ -51,7 +51,7 @@ type Main struct {
 	content  fyne.CanvasObject
 	closed   bool // UI goroutine only
 
-	newButton, joinButton *widget.Button
+	newButton, joinButton, settingsButton *widget.Button
 
 	// The open New circle dialog, kept for tests.
 	newName, newNick *widget.Entry
@@ -60,6 +60,11 @@ type Main struct {
 	newDialog        dialog.Dialog
 
 	join *joinDialog
+
+	// settings are the member's, as last applied; settingsOpen is the
+	// settings dialog last opened, kept for tests.
+	settings     app.Settings
+	settingsOpen *settingsDialog
 
 	stop      func()
 	done      chan struct{}
@@ -70,6 +75,15 @@ type Main struct {
 // Call it on the UI goroutine.
 func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	m := &Main{win: win, core: core, opt: opt.withDefaults(), selected: -1, done: make(chan struct{}), unread: map[app.CircleID]int{}}
+	m.settings = app.DefaultSettings()
+	if m.opt.Account != nil {
+		// Unreadable settings fall back to the defaults; saving mends them.
+		m.settings, _ = m.opt.Account.Settings()
+		ApplySettings(fyne.CurrentApp(), m.settings)
+	}
+	if m.opt.OnSettings != nil {
+		m.opt.OnSettings(m.settings)
+	}
 	m.list = widget.NewList(
 		func() int { return len(m.circles) },
 		func() fyne.CanvasObject {
@@ -103,7 +117,11 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	m.newButton = widget.NewButton(textNewCircle, m.showNewCircle)
 	m.newButton.Importance = widget.HighImportance
 	m.joinButton = widget.NewButton(textJoinCircle, m.showJoin)
-	left := container.NewBorder(nil, container.NewVBox(m.newButton, m.joinButton), nil, nil, m.list)
+	m.settingsButton = widget.NewButton(textSettings, m.ShowSettings)
+	if m.opt.Account == nil {
+		m.settingsButton.Hide()
+	}
+	left := container.NewBorder(nil, container.NewVBox(m.newButton, m.joinButton, m.settingsButton), nil, nil, m.list)
 	m.right = container.NewStack()
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
@@ -207,10 +225,47 @@ func (m *Main) handle(e app.Event) {
 		} else if !e.Message.Mine {
 			m.unread[e.Circle]++
 			m.list.Refresh()
+			m.notify(e.Circle, *e.Message)
 		}
 		return
 	}
 	m.Refresh()
+}
+
+// notify tells the member of a message in a circle not on show, if they
+// asked for notifications. The message's words are in it only if they
+// asked for that too: a notification may be read by anyone near the screen.
+func (m *Main) notify(id app.CircleID, msg app.Message) {
+	if !m.settings.Notifications || msg.Kind != "post" {
+		return
+	}
+	n := fyne.NewNotification("Hearth", textNotifyPlain)
+	if m.settings.NotifyText {
+		name := "a circle"
+		for _, c := range m.circles {
+			if c.ID == id {
+				name = c.Name
+			}
+		}
+		n = fyne.NewNotification(name, msg.AuthorNick+": "+msg.Text)
+	}
+	m.opt.Notify(n)
+}
+
+// SetSettings applies s, saves it in the vault and tells Options.OnSettings.
+func (m *Main) SetSettings(s app.Settings) error {
+	if m.opt.Account == nil {
+		return nil
+	}
+	if err := m.opt.Account.SaveSettings(s); err != nil {
+		return err
+	}
+	m.settings = s
+	ApplySettings(fyne.CurrentApp(), s)
+	if m.opt.OnSettings != nil {
+		m.opt.OnSettings(s)
+	}
+	return nil
 }
 
 // unreadText is the count shown beside a circle's name.

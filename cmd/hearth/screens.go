@@ -238,7 +238,7 @@ func (s *screens) showCircles() {
 		return
 	}
 	s.core = core
-	s.main = ui.NewMain(s.win, core, ui.Options{Go: s.background, Do: s.do})
+	s.main = ui.NewMain(s.win, core, ui.Options{Go: s.background, Do: s.do, Account: s.vault})
 	s.status.Alignment = fyne.TextAlignLeading
 	s.status.SetText(textGoingOnline)
 	top := container.NewBorder(nil, nil, nil, s.submit, s.status)
