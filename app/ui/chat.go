@@ -123,6 +123,7 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.list = widget.NewList(func() int { return len(c.msgs) }, newRow, c.updateRow)
 
 	c.entry = newComposer(c.submit)
+	c.entry.onKey = c.active
 	c.entry.SetPlaceHolder("Write to the circle (Enter sends, Shift+Enter starts a new line)")
 	c.entry.SetMinRowsVisible(3)
 	c.scope = widget.NewSelect(scopeChoices, nil)
@@ -349,6 +350,13 @@ func (c *chatView) submit() {
 	})
 }
 
+// active tells Options.Activity that the member did something.
+func (c *chatView) active() {
+	if c.opt.Activity != nil {
+		c.opt.Activity()
+	}
+}
+
 func (c *chatView) fail(text string) {
 	failText(c.status, text)
 	c.status.Show()
@@ -376,6 +384,9 @@ func newRow() fyne.CanvasObject {
 func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(c.msgs) {
 		return
+	}
+	if c.ready && !c.follow {
+		c.active() // rows come into view as the member scrolls
 	}
 	msg := c.msgs[id]
 	row := o.(*fyne.Container)
@@ -509,6 +520,7 @@ type composer struct {
 	widget.Entry
 	shift  bool
 	onSend func()
+	onKey  func() // any key: the member is here
 }
 
 func newComposer(onSend func()) *composer {
@@ -521,6 +533,9 @@ func newComposer(onSend func()) *composer {
 
 // KeyDown notes the Shift key.
 func (c *composer) KeyDown(key *fyne.KeyEvent) {
+	if c.onKey != nil {
+		c.onKey()
+	}
 	if key.Name == desktop.KeyShiftLeft || key.Name == desktop.KeyShiftRight {
 		c.shift = true
 	}

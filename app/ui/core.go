@@ -65,6 +65,9 @@ type Options struct {
 	OnSettings func(app.Settings)
 	// Notify shows a notification; nil sends it through the app.
 	Notify func(*fyne.Notification)
+	// Activity is told when the member types, taps or scrolls in the
+	// views (for the auto-lock); may be nil.
+	Activity func()
 }
 
 func (o Options) withDefaults() Options {

@@ -194,6 +194,7 @@ func (m *Main) selectCircle(i int) {
 		return
 	}
 	m.selected = i
+	m.active()
 	if m.unread[m.circles[i].ID] > 0 {
 		delete(m.unread, m.circles[i].ID)
 		m.list.RefreshItem(i)
