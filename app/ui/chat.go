@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image/color"
+	"math"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hearth-circles/hearth/app"
@@ -33,6 +36,11 @@ const (
 	textInvite        = "Invite…"
 	textCWToggle      = "Content warning"
 	textOffline       = "offline — your posts will go out when you reconnect"
+	textShowMembers   = "Members"
+	textReply         = "Reply"
+	textReplyingTo    = "Replying to "
+	textCancelReply   = "Not a reply"
+	textEarlierPost   = "an earlier message"
 )
 
 var scopeChoices = []string{textScopeCircle, textScopeFuture, textScopeResource}
@@ -88,20 +96,29 @@ type chatView struct {
 	bottomOffset float32
 	steady       int // keepBottom calls in a row that found the bottom unmoved
 
-	title   *widget.Label
-	conn    *widget.Label
-	list    *widget.List
-	earlier *widget.Button
-	invite  *widget.Button
+	title *widget.Label
+	conn  *widget.Label
+	list  *widget.List
+	// members is the members panel, shown beside the history on demand.
+	members     *membersPanel
+	membersBtn  *widget.Button
+	membersSide *fyne.Container
+	earlier     *widget.Button
+	invite      *widget.Button
 	// inviting is the invite dialog last opened, kept for tests.
 	inviting *inviteDialog
 
-	entry   *composer
-	scope   *widget.Select
-	cwCheck *widget.Check
-	cwEntry *widget.Entry
-	send    *widget.Button
-	status  *widget.Label
+	entry *composer
+	// replyTo is the post the next one answers ("" for none), shown above
+	// the composer in replyBar.
+	replyTo    string
+	replyLabel *widget.Label
+	replyBar   *fyne.Container
+	scope      *widget.Select
+	cwCheck    *widget.Check
+	cwEntry    *widget.Entry
+	send       *widget.Button
+	status     *widget.Label
 
 	content fyne.CanvasObject
 }
@@ -116,8 +133,11 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.invite = widget.NewButton(textInvite, func() { c.inviting = showInvite(c.win, c.core, c.opt, c.id) })
 	c.earlier = widget.NewButton(textEarlier, c.loadEarlier)
 	c.list = widget.NewList(func() int { return len(c.msgs) }, newRow, c.updateRow)
+	// Rows are read, not chosen: no selection colour on a tap.
+	c.list.OnSelected = func(id widget.ListItemID) { c.list.Unselect(id) }
 
 	c.entry = newComposer(c.submit)
+	c.entry.onKey = c.active
 	c.entry.SetPlaceHolder("Write to the circle (Enter sends, Shift+Enter starts a new line)")
 	c.entry.SetMinRowsVisible(3)
 	c.scope = widget.NewSelect(scopeChoices, nil)
@@ -137,11 +157,21 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.status = widget.NewLabel("")
 	c.status.Wrapping = fyne.TextWrapWord
 	c.status.Hide()
+	c.replyLabel = widget.NewLabel("")
+	c.replyLabel.Truncation = fyne.TextTruncateEllipsis
+	c.replyBar = container.NewBorder(nil, nil, nil, widget.NewButton(textCancelReply, func() { c.setReply("") }), c.replyLabel)
+	c.replyBar.Hide()
 
-	header := container.NewBorder(nil, nil, nil, c.invite, container.NewVBox(c.title, c.conn))
+	c.membersBtn = widget.NewButton(textShowMembers, c.toggleMembers)
+	c.membersSide = container.NewStack()
+	c.membersSide.Hide()
+
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.membersBtn, c.invite), container.NewVBox(c.title, c.conn))
 	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
-	bottom := container.NewVBox(c.status, c.entry, options)
-	c.content = container.NewBorder(container.NewVBox(header, c.earlier), bottom, nil, nil, c.list)
+	bottom := container.NewVBox(c.status, c.replyBar, c.entry, options)
+	history := container.NewBorder(c.earlier, nil, nil, nil,
+		container.New(&widthWatch{changed: func() { c.opt.Do(c.relayout) }}, c.list))
+	c.content = container.NewBorder(header, bottom, nil, c.membersSide, history)
 	c.setInfo(info)
 	c.loadLatest()
 	return c
@@ -151,12 +181,31 @@ func (c *chatView) setInfo(info app.CircleInfo) {
 	c.info = info
 	c.title.SetText(info.Name + " — you are " + info.Nick)
 	c.conn.SetText(connectionText(info))
-	if info.Online == 0 {
-		c.conn.Importance = widget.WarningImportance
-	} else {
-		c.conn.Importance = widget.SuccessImportance
-	}
+	// Plain foreground colour: readable on either theme; offline in bold.
+	c.conn.TextStyle.Bold = info.Online == 0
 	c.conn.Refresh()
+	if c.members != nil && c.membersSide.Visible() {
+		c.members.refresh()
+	}
+}
+
+// toggleMembers shows or hides the members panel.
+func (c *chatView) toggleMembers() {
+	if c.membersSide.Visible() {
+		c.membersSide.Hide()
+		c.membersBtn.Importance = widget.MediumImportance
+		c.membersBtn.Refresh()
+		return
+	}
+	if c.members == nil {
+		c.members = newMembersPanel(c.core, c.id)
+		c.membersSide.Objects = []fyne.CanvasObject{sized(c.members.content, 240)}
+	} else {
+		c.members.refresh()
+	}
+	c.membersSide.Show()
+	c.membersBtn.Importance = widget.HighImportance
+	c.membersBtn.Refresh()
 }
 
 func (c *chatView) loadLatest() {
@@ -282,7 +331,7 @@ func (c *chatView) submit() {
 	if strings.TrimSpace(text) == "" {
 		return
 	}
-	opt := app.PostOptions{Text: text, Scope: scopeOf(c.scope.Selected)}
+	opt := app.PostOptions{Text: text, Scope: scopeOf(c.scope.Selected), ReplyTo: c.replyTo}
 	if c.cwCheck.Checked {
 		opt.ContentWarning = strings.TrimSpace(c.cwEntry.Text)
 	}
@@ -312,9 +361,17 @@ func (c *chatView) submit() {
 			// Consent is given post by post: back to the narrowest scope.
 			c.scope.SetSelected(textScopeCircle)
 			c.cwEntry.SetText("")
+			c.setReply("")
 			c.add(msg)
 		})
 	})
+}
+
+// active tells Options.Activity that the member did something.
+func (c *chatView) active() {
+	if c.opt.Activity != nil {
+		c.opt.Activity()
+	}
 }
 
 func (c *chatView) fail(text string) {
@@ -322,42 +379,98 @@ func (c *chatView) fail(text string) {
 	c.status.Show()
 }
 
-// A row: header (pseudonym, time, scope badge), content warning with its
-// Show button, then the text.
+// A row: header (pseudonym, time, scope badge) with the reactions and Reply
+// at its right, the first line of the post it answers, content warning with
+// its Show button, then the text.
 func newRow() fyne.CanvasObject {
 	nick := canvas.NewText("", color.Black)
 	nick.TextStyle.Bold = true
 	when := widget.NewLabel("")
-	when.Importance = widget.LowImportance
 	badge := widget.NewLabel("")
-	badge.Importance = widget.WarningImportance
-	header := container.NewHBox(container.NewCenter(nick), when, badge)
+	badge.Importance = widget.HighImportance
+	header := container.NewHBox(container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding()/2, 0), container.NewCenter(nick)), when, badge)
+	quote := widget.NewLabel("")
+	quote.Truncation = fyne.TextTruncateEllipsis
+	quote.TextStyle.Italic = true
 	cw := widget.NewLabel("")
 	cw.Wrapping = fyne.TextWrapWord
 	show := widget.NewButton(textShow, nil)
 	cwRow := container.NewBorder(nil, nil, nil, show, cw)
 	text := widget.NewLabel("")
 	text.Wrapping = fyne.TextWrapWord
-	return container.NewVBox(header, cwRow, text)
+	actions := container.NewHBox()
+	for range app.Reactions {
+		b := widget.NewButton("", nil)
+		b.Importance = widget.LowImportance
+		actions.Add(b)
+	}
+	reply := widget.NewButton(textReply, nil)
+	reply.Importance = widget.LowImportance
+	actions.Add(reply)
+	// The actions sit at the header's right when the row is wide enough,
+	// else on a line of their own under the text (see placeActions).
+	right, below := container.NewStack(actions), container.NewStack()
+	below.Hide()
+	return container.NewVBox(container.NewBorder(nil, nil, header, right), quote, cwRow, text, below)
+}
+
+// reactionText is a reaction button's label: the words, and how many gave
+// them.
+func reactionText(r string, n int) string {
+	if n == 0 {
+		return r
+	}
+	return fmt.Sprintf("%s · %d", r, n)
+}
+
+// firstLine is the start of a text, for a quote.
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i]) + " …"
+	}
+	return s
+}
+
+// quoteOf is the line that shows which post a reply answers.
+func (c *chatView) quoteOf(id string) string {
+	for i := len(c.msgs) - 1; i >= 0; i-- {
+		if m := c.msgs[i]; m.ID == id {
+			if m.ContentWarning != "" {
+				return textReplyingTo + m.AuthorNick + " (content warning: " + m.ContentWarning + ")"
+			}
+			return textReplyingTo + m.AuthorNick + ": " + firstLine(m.Text)
+		}
+	}
+	return textReplyingTo + textEarlierPost
 }
 
 func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(c.msgs) {
 		return
 	}
+	if c.ready && !c.follow {
+		c.active() // rows come into view as the member scrolls
+	}
 	msg := c.msgs[id]
 	row := o.(*fyne.Container)
-	header := row.Objects[0].(*fyne.Container)
-	nick := header.Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
+	top := row.Objects[0].(*fyne.Container)
+	header := top.Objects[0].(*fyne.Container)
+	nick := header.Objects[0].(*fyne.Container).Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
 	when := header.Objects[1].(*widget.Label)
 	badge := header.Objects[2].(*widget.Label)
-	cwRow := row.Objects[1].(*fyne.Container)
+	quote := row.Objects[1].(*widget.Label)
+	cwRow := row.Objects[2].(*fyne.Container)
 	cw := cwRow.Objects[0].(*widget.Label)
 	show := cwRow.Objects[1].(*widget.Button)
-	text := row.Objects[2].(*widget.Label)
+	text := row.Objects[3].(*widget.Label)
+	right := top.Objects[1].(*fyne.Container)
+	below := row.Objects[4].(*fyne.Container)
+	actions := placeActions(header, right, below, c.list.Size().Width)
 
 	nick.Text = msg.AuthorNick
 	nick.Color = memberColor(msg.Author)
+	nick.TextSize = theme.TextSize()
 	nick.Refresh()
 	when.SetText(msg.SentAt.Local().Format("Jan 2 15:04"))
 	if b := scopeBadge(msg.Scope); b != "" {
@@ -365,6 +478,12 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		badge.Show()
 	} else {
 		badge.Hide()
+	}
+	if msg.ReplyTo != "" {
+		quote.SetText(c.quoteOf(msg.ReplyTo))
+		quote.Show()
+	} else {
+		quote.Hide()
 	}
 
 	body := msg.Text
@@ -381,6 +500,7 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 			show.SetText(textHide)
 		}
 		show.OnTapped = func() {
+			c.active()
 			c.revealed[msg.ID] = !c.revealed[msg.ID]
 			c.list.RefreshItem(id)
 			c.list.ScrollTo(id)
@@ -391,6 +511,24 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		text.Hidden = false
 	}
 	text.SetText(body)
+
+	if msg.Kind == "post" || msg.Kind == "resource" {
+		for i, r := range app.Reactions {
+			b := actions.Objects[i].(*widget.Button)
+			b.SetText(reactionText(r, msg.Reactions[r]))
+			b.Importance = widget.LowImportance
+			if msg.MyReaction == r {
+				b.Importance = widget.HighImportance
+			}
+			b.OnTapped = func() { c.react(msg.ID, r) }
+			b.Refresh()
+		}
+		reply := actions.Objects[len(app.Reactions)].(*widget.Button)
+		reply.OnTapped = func() { c.setReply(msg.ID) }
+		actions.Show()
+	} else {
+		actions.Hide()
+	}
 	row.Refresh()
 
 	// Wrapped text is as tall as the width it is given: measure at the
@@ -414,22 +552,178 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 }
 
+// placeActions puts a row's reaction buttons beside its header if both fit
+// in width, else under the text, and returns them.
+func placeActions(header, right, below *fyne.Container, width float32) *fyne.Container {
+	var actions *fyne.Container
+	if len(right.Objects) > 0 {
+		actions = right.Objects[0].(*fyne.Container)
+	} else {
+		actions = below.Objects[0].(*fyne.Container)
+	}
+	fits := width <= 0 || header.MinSize().Width+actions.MinSize().Width+2*theme.Padding() <= width
+	if fits && len(right.Objects) == 0 {
+		below.Objects = nil
+		below.Hide()
+		right.Objects = []fyne.CanvasObject{actions}
+		right.Refresh()
+	} else if !fits && len(below.Objects) == 0 {
+		right.Objects = nil
+		right.Refresh()
+		below.Objects = []fyne.CanvasObject{actions}
+		below.Show()
+	}
+	return actions
+}
+
+// widthWatch lays out one object over all its space and calls changed
+// when its width changes, since wrapped rows then change height.
+type widthWatch struct {
+	width   float32
+	changed func()
+}
+
+func (w *widthWatch) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+	if size.Width != w.width {
+		first := w.width == 0
+		w.width = size.Width
+		if !first {
+			w.changed()
+		}
+	}
+}
+
+func (w *widthWatch) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objects {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+// relayout measures every row again, after the history's width changed.
+func (c *chatView) relayout() {
+	if c.atBottom() {
+		c.follow = true
+	}
+	c.heights = map[int]float32{}
+	c.list.Refresh()
+	c.scrollBottom()
+}
+
+// setReply makes the next post answer the post id ("" for none).
+func (c *chatView) setReply(id string) {
+	c.active()
+	c.replyTo = id
+	if id == "" {
+		c.replyBar.Hide()
+		return
+	}
+	c.replyLabel.SetText(c.quoteOf(id))
+	c.replyBar.Show()
+	c.win.Canvas().Focus(c.entry)
+}
+
+// react gives the post id the reaction r, or takes this member's back if
+// it is already r.
+func (c *chatView) react(id, r string) {
+	c.active()
+	for _, m := range c.msgs {
+		if m.ID == id && m.MyReaction == r {
+			r = ""
+		}
+	}
+	circle := c.id
+	c.opt.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), coreTimeout)
+		err := c.core.React(ctx, circle, id, r)
+		cancel()
+		c.opt.Do(func() {
+			if err != nil {
+				c.fail(fmt.Sprintf("Could not react: %v", err))
+				return
+			}
+			c.update(id)
+		})
+	})
+}
+
+// update reads the post id again (its reactions changed, or it was hidden
+// or withdrawn) if it is on show.
+func (c *chatView) update(id string) {
+	i := -1
+	for j, m := range c.msgs {
+		if m.ID == id {
+			i = j
+		}
+	}
+	if i < 0 {
+		return
+	}
+	next := ""
+	if i+1 < len(c.msgs) {
+		next = c.msgs[i+1].Cursor
+	}
+	page, err := c.core.History(c.id, next, 1)
+	if err != nil {
+		c.fail(fmt.Sprintf("Could not read the history: %v", err))
+		return
+	}
+	if len(page) == 1 && page[0].ID == id {
+		c.msgs[i] = page[0]
+		c.list.RefreshItem(i)
+		return
+	}
+	// Withdrawn by its author: gone from the history.
+	c.msgs = append(c.msgs[:i], c.msgs[i+1:]...)
+	c.heights = map[int]float32{}
+	c.list.Refresh()
+}
+
 // kindText describes a record that is not a post.
 func kindText(msg app.Message) string {
 	switch msg.Kind {
 	case "joined":
-		return "joined the circle"
+		return msg.Text + " joined the circle"
 	case "left":
 		return "left the circle"
 	case "removed":
-		return "was removed from the circle"
+		return msg.Text + " was removed from the circle"
+	case "hidden":
+		if msg.HiddenReason != "" {
+			return "A facilitator hid this post: " + msg.HiddenReason
+		}
+		return "A facilitator hid this post"
 	case "guidelines":
-		return "set the circle's guidelines: " + msg.Text
+		return guidelinesSummary(msg.Text)
 	}
 	if msg.Text != "" {
 		return msg.Text
 	}
 	return msg.Kind
+}
+
+// guidelinesSummary stands for the guidelines in the history: their first
+// line as plain words (the guidelines are markdown, and read in full in
+// their own dialog).
+func guidelinesSummary(text string) string {
+	first := ""
+	for line := range strings.SplitSeq(text, "\n") {
+		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#>*-+ "))
+		line = strings.NewReplacer("**", "", "__", "", "`", "").Replace(line)
+		if line != "" {
+			first = line
+			break
+		}
+	}
+	if first == "" {
+		return "set the circle's guidelines"
+	}
+	return "set the circle's guidelines: “" + first + "”"
 }
 
 // memberColor is a stable colour for a member, from their id, dark enough
@@ -438,8 +732,48 @@ func memberColor(id app.MemberID) color.Color {
 	h := fnv.New32a()
 	h.Write(id[:])
 	hue := float64(h.Sum32()%360) / 360
-	r, g, b := hslToRGB(hue, 0.6, 0.5)
-	return color.NRGBA{R: r, G: g, B: b, A: 0xff}
+	// Start from a middle lightness and move away from the background's
+	// until the pseudonym reads at 4.5:1 (WCAG AA) or better.
+	bg := theme.Color(theme.ColorNameBackground)
+	light, step := 0.45, -0.03
+	if darkBackground() {
+		light, step = 0.62, 0.03
+	}
+	for {
+		r, g, b := hslToRGB(hue, 0.65, light)
+		c := color.NRGBA{R: r, G: g, B: b, A: 0xff}
+		if contrastRatio(c, bg) >= 4.5 || light <= 0.05 || light >= 0.95 {
+			return c
+		}
+		light += step
+	}
+}
+
+// contrastRatio is the WCAG 2 contrast ratio of two colours.
+func contrastRatio(a, b color.Color) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// luminance is a colour's relative luminance, as WCAG 2 defines it.
+func luminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	ch := func(v uint32) float64 {
+		x := float64(v) / 0xffff
+		if x <= 0.03928 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(b)
+}
+
+// darkBackground reports whether the theme in use has a dark background.
+func darkBackground() bool {
+	return luminance(theme.Color(theme.ColorNameBackground)) < 0.2
 }
 
 func hslToRGB(h, s, l float64) (r, g, b uint8) {
@@ -477,6 +811,7 @@ type composer struct {
 	widget.Entry
 	shift  bool
 	onSend func()
+	onKey  func() // any key: the member is here
 }
 
 func newComposer(onSend func()) *composer {
@@ -489,6 +824,9 @@ func newComposer(onSend func()) *composer {
 
 // KeyDown notes the Shift key.
 func (c *composer) KeyDown(key *fyne.KeyEvent) {
+	if c.onKey != nil {
+		c.onKey()
+	}
 	if key.Name == desktop.KeyShiftLeft || key.Name == desktop.KeyShiftRight {
 		c.shift = true
 	}

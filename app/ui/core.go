@@ -38,6 +38,13 @@ type Core interface {
 	Invites
 	Events
 	Agreements
+	Roster
+	Reacting
+}
+
+// Reacting answers posts with one of app.Reactions.
+type Reacting interface {
+	React(ctx context.Context, id app.CircleID, target, reaction string) error
 }
 
 var _ Core = (*app.Hearth)(nil)
@@ -48,6 +55,19 @@ type Options struct {
 	Go func(work func())
 	// Do runs f on the UI goroutine; nil is fyne.Do.
 	Do func(f func())
+	// Account is the open vault, for the settings; nil shows no settings.
+	Account Account
+	// Lock closes the vault and returns to the unlock screen; nil offers
+	// no Lock.
+	Lock func()
+	// OnSettings is told of the settings when the view starts and after
+	// each change (to arm the auto-lock, say); may be nil.
+	OnSettings func(app.Settings)
+	// Notify shows a notification; nil sends it through the app.
+	Notify func(*fyne.Notification)
+	// Activity is told when the member types, taps or scrolls in the
+	// views (for the auto-lock); may be nil.
+	Activity func()
 }
 
 func (o Options) withDefaults() Options {
@@ -56,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Do == nil {
 		o.Do = fyne.Do
+	}
+	if o.Notify == nil {
+		o.Notify = func(n *fyne.Notification) { fyne.CurrentApp().SendNotification(n) }
 	}
 	return o
 }

@@ -41,14 +41,17 @@ type Main struct {
 
 	circles  []app.CircleInfo
 	selected int // index in circles; -1 when none
-	list     *widget.List
-	chat     *chatView
-	agree    *widget.Button // the guidelines dialog's accept, while shown
-	right    *fyne.Container
-	content  fyne.CanvasObject
-	closed   bool // UI goroutine only
+	// unread counts the messages that arrived in each circle while another
+	// was on show, since the vault was unlocked.
+	unread  map[app.CircleID]int
+	list    *widget.List
+	chat    *chatView
+	agree   *widget.Button // the guidelines dialog's accept, while shown
+	right   *fyne.Container
+	content fyne.CanvasObject
+	closed  bool // UI goroutine only
 
-	newButton, joinButton *widget.Button
+	newButton, joinButton, settingsButton *widget.Button
 
 	// The open New circle dialog, kept for tests.
 	newName, newNick *widget.Entry
@@ -58,6 +61,11 @@ type Main struct {
 
 	join *joinDialog
 
+	// settings are the member's, as last applied; settingsOpen is the
+	// settings dialog last opened, kept for tests.
+	settings     app.Settings
+	settingsOpen *settingsDialog
+
 	stop      func()
 	done      chan struct{}
 	closeOnce sync.Once
@@ -66,15 +74,26 @@ type Main struct {
 // NewMain builds the main view over core and starts reading its events.
 // Call it on the UI goroutine.
 func NewMain(win fyne.Window, core Core, opt Options) *Main {
-	m := &Main{win: win, core: core, opt: opt.withDefaults(), selected: -1, done: make(chan struct{})}
+	m := &Main{win: win, core: core, opt: opt.withDefaults(), selected: -1, done: make(chan struct{}), unread: map[app.CircleID]int{}}
+	m.settings = app.DefaultSettings()
+	if m.opt.Account != nil {
+		// Unreadable settings fall back to the defaults; saving mends them.
+		m.settings, _ = m.opt.Account.Settings()
+		ApplySettings(fyne.CurrentApp(), m.settings)
+	}
+	if m.opt.OnSettings != nil {
+		m.opt.OnSettings(m.settings)
+	}
 	m.list = widget.NewList(
 		func() int { return len(m.circles) },
 		func() fyne.CanvasObject {
 			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 			name.Truncation = fyne.TextTruncateEllipsis
+			// Medium, not low: it must stay readable on the selection colour.
 			online := widget.NewLabel("")
-			online.Importance = widget.LowImportance
-			return container.NewVBox(name, online)
+			unread := widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
+			unread.Importance = widget.HighImportance
+			return container.NewVBox(container.NewBorder(nil, nil, nil, unread, name), online)
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id >= len(m.circles) {
@@ -82,7 +101,15 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 			}
 			c := m.circles[id]
 			box := o.(*fyne.Container)
-			box.Objects[0].(*widget.Label).SetText(c.Name)
+			top := box.Objects[0].(*fyne.Container)
+			top.Objects[0].(*widget.Label).SetText(c.Name)
+			unread := top.Objects[1].(*widget.Label)
+			if n := m.unread[c.ID]; n > 0 {
+				unread.SetText(unreadText(n))
+				unread.Show()
+			} else {
+				unread.Hide()
+			}
 			box.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%d of %d online", c.Online, c.Members))
 		},
 	)
@@ -90,7 +117,11 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	m.newButton = widget.NewButton(textNewCircle, m.showNewCircle)
 	m.newButton.Importance = widget.HighImportance
 	m.joinButton = widget.NewButton(textJoinCircle, m.showJoin)
-	left := container.NewBorder(nil, container.NewVBox(m.newButton, m.joinButton), nil, nil, m.list)
+	m.settingsButton = widget.NewButton(textSettings, m.ShowSettings)
+	if m.opt.Account == nil {
+		m.settingsButton.Hide()
+	}
+	left := container.NewBorder(nil, container.NewVBox(m.newButton, m.joinButton, m.settingsButton), nil, nil, m.list)
 	m.right = container.NewStack()
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
@@ -142,6 +173,8 @@ func (m *Main) Refresh() {
 	m.list.Refresh()
 	switch {
 	case m.selected >= 0:
+		// The list's own selection follows the circle to its new place.
+		m.list.Select(m.selected)
 		m.chat.setInfo(m.circles[m.selected])
 	case len(m.circles) > 0:
 		m.list.Select(0)
@@ -161,6 +194,11 @@ func (m *Main) selectCircle(i int) {
 		return
 	}
 	m.selected = i
+	m.active()
+	if m.unread[m.circles[i].ID] > 0 {
+		delete(m.unread, m.circles[i].ID)
+		m.list.RefreshItem(i)
+	}
 	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
 	m.right.Objects = []fyne.CanvasObject{m.chat.content}
 	m.right.Refresh()
@@ -182,13 +220,67 @@ func (m *Main) handle(e app.Event) {
 	if m.closed {
 		return
 	}
-	if e.Kind == app.EventMessage && e.Message != nil && m.chat != nil && m.chat.id == e.Circle {
-		m.chat.add(*e.Message)
+	if e.Kind == app.EventMessage && e.Message != nil {
+		if m.chat != nil && m.chat.id == e.Circle {
+			m.chat.add(*e.Message)
+		} else if !e.Message.Mine {
+			m.unread[e.Circle]++
+			m.list.Refresh()
+			m.notify(e.Circle, *e.Message)
+		}
+		return
 	}
-	if e.Kind == app.EventMessage {
+	if e.Kind == app.EventUpdated {
+		if e.Message != nil && m.chat != nil && m.chat.id == e.Circle {
+			m.chat.update(e.Message.ID)
+		}
 		return
 	}
 	m.Refresh()
+}
+
+// notify tells the member of a message in a circle not on show, if they
+// asked for notifications. The message's words are in it only if they
+// asked for that too: a notification may be read by anyone near the screen.
+func (m *Main) notify(id app.CircleID, msg app.Message) {
+	if !m.settings.Notifications || msg.Kind != "post" {
+		return
+	}
+	n := fyne.NewNotification("Hearth", textNotifyPlain)
+	if m.settings.NotifyText {
+		name := "a circle"
+		for _, c := range m.circles {
+			if c.ID == id {
+				name = c.Name
+			}
+		}
+		n = fyne.NewNotification(name, msg.AuthorNick+": "+msg.Text)
+	}
+	m.opt.Notify(n)
+}
+
+// SetSettings applies s, saves it in the vault and tells Options.OnSettings.
+func (m *Main) SetSettings(s app.Settings) error {
+	if m.opt.Account == nil {
+		return nil
+	}
+	if err := m.opt.Account.SaveSettings(s); err != nil {
+		return err
+	}
+	m.settings = s
+	ApplySettings(fyne.CurrentApp(), s)
+	if m.opt.OnSettings != nil {
+		m.opt.OnSettings(s)
+	}
+	return nil
+}
+
+// unreadText is the count shown beside a circle's name.
+func unreadText(n int) string {
+	if n > 99 {
+		return "99+ new"
+	}
+	return fmt.Sprintf("%d new", n)
 }
 
 func (m *Main) showNewCircle() {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	hearth "github.com/hearth-circles/hearth/app"
@@ -41,7 +43,7 @@ const (
 	textLocking      = "Locking…"
 	textCreateButton = "Create vault"
 	textUnlockButton = "Unlock"
-	textLockButton   = "Lock"
+	textLockButton   = "Lock now (Ctrl+L)"
 )
 
 // screens drives the window through its three states: creating a vault on
@@ -57,6 +59,12 @@ type screens struct {
 	main     *ui.Main       // the circles view; nil while locked
 	failures int            // wrong passphrases in a row
 
+	// The auto-lock: how long the member may be idle (0: never), when they
+	// last did something, and which unlocked session the check belongs to.
+	autoLock   time.Duration
+	lastActive time.Time
+	session    int
+
 	// The widgets of the screen on show, kept for tests.
 	pass, repeat *widget.Entry
 	submit       *widget.Button
@@ -70,6 +78,10 @@ type screens struct {
 	background func(work func())
 	after      func(d time.Duration, f func())
 	do         func(f func())
+	now        func() time.Time
+
+	// timing, when asked for, reports how long unlocking took.
+	timing *timing
 }
 
 func newScreens(win fyne.Window, home string) *screens {
@@ -82,7 +94,9 @@ func newScreens(win fyne.Window, home string) *screens {
 		after: func(d time.Duration, f func()) {
 			time.AfterFunc(d, func() { fyne.Do(f) })
 		},
-		do: fyne.Do,
+		do:     fyne.Do,
+		now:    time.Now,
+		timing: newTiming(),
 	}
 }
 
@@ -187,8 +201,10 @@ func (s *screens) submitUnlock() {
 	pass := s.pass.Text
 	s.busy(textUnlocking)
 	home := s.home
+	s.timing.start()
 	s.background(func() {
 		v, err := s.unlock(home, []byte(pass))
+		s.timing.unlocked()
 		fyne.Do(func() { s.unlocked(v, err) })
 	})
 }
@@ -198,7 +214,7 @@ func (s *screens) unlocked(v *hearth.Vault, err error) {
 	case err == nil:
 		s.failures = 0
 		s.vault = v
-		s.showCircles()
+		s.showCircles() // the core gave the key derivation's memory back already
 	case errors.Is(err, hearth.ErrWrongPassphrase):
 		s.failures++
 		s.pass.SetText("")
@@ -238,12 +254,30 @@ func (s *screens) showCircles() {
 		return
 	}
 	s.core = core
-	s.main = ui.NewMain(s.win, core, ui.Options{Go: s.background, Do: s.do})
+	s.session++
+	s.main = ui.NewMain(s.win, core, ui.Options{
+		Go: s.background, Do: s.do, Account: s.vault,
+		Lock:       s.lock,
+		OnSettings: func(st hearth.Settings) { s.setAutoLock(st.AutoLockMinutes) },
+		Activity:   s.touch,
+	})
 	s.status.Alignment = fyne.TextAlignLeading
 	s.status.SetText(textGoingOnline)
 	top := container.NewBorder(nil, nil, nil, s.submit, s.status)
 	s.win.Resize(fyne.NewSize(960, 640))
-	s.win.SetContent(container.NewBorder(top, nil, nil, nil, s.main.Content()))
+	s.win.SetMainMenu(s.main.Menu())
+	s.win.SetContent(newWatch(container.NewBorder(top, nil, nil, nil, s.main.Content()), s.touch))
+	if c, ok := s.win.Canvas().(desktop.Canvas); ok {
+		c.SetOnKeyDown(func(*fyne.KeyEvent) { s.touch() })
+	}
+	s.watchIdle(s.session)
+	if s.timing != nil {
+		// Capture draws the whole window: the figure includes a full frame.
+		s.do(func() {
+			s.win.Canvas().Capture()
+			s.timing.shown()
+		})
+	}
 
 	s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), onlineTimeout)
@@ -264,6 +298,8 @@ func (s *screens) online(core *hearth.Hearth, err error) {
 	}
 	s.status.SetText("")
 	s.main.Refresh()
+	// Going online leaves garbage behind too.
+	s.background(debug.FreeOSMemory)
 }
 
 // lock closes the vault and returns to the unlock screen.
@@ -273,6 +309,12 @@ func (s *screens) lock() {
 		s.submit.Enable()
 		s.fail(fmt.Sprintf("Could not lock the vault: %v", err))
 		return
+	}
+	s.win.SetMainMenu(nil)
+	// Dialogs float above the content; none may outlive the lock.
+	overlays := s.win.Canvas().Overlays()
+	for _, o := range overlays.List() {
+		overlays.Remove(o)
 	}
 	s.showUnlock()
 }
