@@ -49,6 +49,8 @@ type benchCmd struct {
 	Catchup   int           `default:"2000" hidden:"" help:"Messages a returning member catches up on."`
 	StepTime  float64       `name:"step-seconds" default:"2" hidden:"" help:"Length of each step of the rate search, in seconds."`
 	MaxRate   int           `name:"max-rate" default:"3200" hidden:"" help:"Highest rate the rate search tries."`
+	ServeBin  string        `name:"serve-bin" hidden:"" type:"existingfile" help:"The hearthd whose serve is measured (default: this program)."`
+	ServeIdle time.Duration `name:"serve-idle" default:"5s" hidden:"" help:"How long the measured serve idles before its memory is read."`
 }
 
 // firstRateStep is the rate search's first steady rate; each step doubles it.
@@ -153,6 +155,8 @@ func (c *benchCmd) Validate() error {
 		return fmt.Errorf("--catchup must be at least 1")
 	case c.StepTime <= 0 || math.IsNaN(c.StepTime) || c.StepTime > 600:
 		return fmt.Errorf("--step-seconds must be between 0 and 600")
+	case c.ServeIdle < 0:
+		return fmt.Errorf("--serve-idle must not be negative")
 	case c.MaxRate < 1 || c.MaxRate > 100000:
 		return fmt.Errorf("--max-rate must be between 1 and 100000")
 	}
@@ -207,7 +211,11 @@ type benchResult struct {
 	CatchupRate     float64 `json:"catchup_envelopes_per_s"`
 
 	PeakRSS float64 `json:"peak_rss_mb"`
-	Wall    float64 `json:"wall_seconds"`
+	// A real "hearthd serve" with one circle, in its own process: resident
+	// memory after idling, and its peak (the key derivation's 64 MiB).
+	ServeIdleRSS float64 `json:"serve_idle_rss_mb,omitempty"`
+	ServePeakRSS float64 `json:"serve_peak_rss_mb,omitempty"`
+	Wall         float64 `json:"wall_seconds"`
 }
 
 func (c *benchCmd) Run(ctx context.Context, e *env) error {
@@ -227,6 +235,13 @@ func (c *benchCmd) Run(ctx context.Context, e *env) error {
 	}
 	if err := c.runCold(ctx, dir, &r); err != nil {
 		return err
+	}
+	switch idle, peak, err := serveMemory(ctx, dir, c.ServeBin, c.ServeIdle); {
+	case errors.Is(err, errNoProc):
+	case err != nil:
+		return fmt.Errorf("bench: serve memory: %w", err)
+	default:
+		r.ServeIdleRSS, r.ServePeakRSS = idle, peak
 	}
 	_, maxRSS, err := processUsage()
 	if err != nil {
@@ -855,6 +870,8 @@ func writeBenchTable(w io.Writer, r *benchResult) error {
 	fmt.Fprintf(tw, "key derivation (ms)\t%.3f\t\t\t\n", r.KDF)
 	fmt.Fprintf(tw, "catch-up of %d (envelopes/s)\t%.0f\t\t\t\n", r.CatchupMessages, r.CatchupRate)
 	fmt.Fprintf(tw, "peak rss (MB)\t%.1f\t\t\t\n", r.PeakRSS)
+	fmt.Fprintf(tw, "serve, one circle, idle rss (MB)\t%.1f\t\t\t\n", r.ServeIdleRSS)
+	fmt.Fprintf(tw, "serve, one circle, peak rss (MB)\t%.1f\t\t\t\n", r.ServePeakRSS)
 	fmt.Fprintf(tw, "wall (s)\t%.1f\t\t\t\n", r.Wall)
 	return tw.Flush()
 }

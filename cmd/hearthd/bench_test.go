@@ -56,7 +56,7 @@ func TestBench(t *testing.T) {
 	code, stdout, stderr := runInProcess(t, nil, "--home", t.TempDir(), "bench",
 		"--peers", "3", "--seconds", "0.2", "--rate", "100", "--burst", "40",
 		"--cold-messages", "120", "--warm", "3", "--catchup", "30",
-		"--step-seconds", "0.1", "--max-rate", "100", "--table")
+		"--step-seconds", "0.1", "--max-rate", "100", "--serve-bin", hearthdBin, "--serve-idle", "500ms", "--table")
 	if code != exitOK {
 		t.Fatalf("exit status: got %d, want %d (stderr %q)", code, exitOK, stderr)
 	}
@@ -78,6 +78,8 @@ func TestBench(t *testing.T) {
 		want string
 	}{
 		{"peers", equals(3), "3"},
+		{"serve_idle_rss_mb", positive, "> 0"},
+		{"serve_peak_rss_mb", func(x float64) bool { return x >= got["serve_idle_rss_mb"] }, ">= serve_idle_rss_mb"},
 		{"messages_per_s", equals(100), "100"},
 		{"steady_seconds", equals(0.2), "0.2"},
 		{"latency_p50_ms", positive, "> 0"},
