@@ -76,4 +76,6 @@ func TestRelayACL(t *testing.T) {
 	}
 }
 
-func peer2(id peer.ID, addrs []ma.Multiaddr) peer.AddrInfo { return peer.AddrInfo{ID: id, Addrs: addrs} }
+func peer2(id peer.ID, addrs []ma.Multiaddr) peer.AddrInfo {
+	return peer.AddrInfo{ID: id, Addrs: addrs}
+}

@@ -514,10 +514,10 @@ func (r *remote) events(ctx context.Context, circle string, a eventAct) (eventRe
 }
 
 type eventCmd struct {
-	Add      eventScheduleCmd `cmd:"" aliases:"schedule" help:"Schedule a session (facilitators); prints its id."`
-	List     eventListCmd     `cmd:"" help:"List the sessions that have not ended."`
-	RSVP     eventRSVPCmd     `cmd:"" name:"rsvp" help:"Answer a session: yes, maybe or no."`
-	ICS      eventICSCmd      `cmd:"" name:"ics" help:"Print a session as an iCalendar (.ics) file for a calendar app."`
+	Add  eventScheduleCmd `cmd:"" aliases:"schedule" help:"Schedule a session (facilitators); prints its id."`
+	List eventListCmd     `cmd:"" help:"List the sessions that have not ended."`
+	RSVP eventRSVPCmd     `cmd:"" name:"rsvp" help:"Answer a session: yes, maybe or no."`
+	ICS  eventICSCmd      `cmd:"" name:"ics" help:"Print a session as an iCalendar (.ics) file for a calendar app."`
 }
 
 type eventScheduleCmd struct {
