@@ -49,6 +49,7 @@ type cli struct {
 	Event      eventCmd      `cmd:"" help:"Scheduled sessions: schedule, list, rsvp, ics."`
 	Resource   resourceCmd   `cmd:"" help:"The circle's resource library: add, list."`
 	Pack       packCmd       `cmd:"" help:"Welcome packs: export (facilitators), open."`
+	Salvage    salvageCmd    `cmd:"" help:"Export every message that still reads from this vault (for a damaged store) to a plain-text file."`
 	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 
