@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/hearth-circles/hearth/app/record"
 	"github.com/hearth-circles/hearth/crypto/envelope"
 	"github.com/hearth-circles/hearth/p2p"
@@ -257,5 +259,40 @@ func TestFaultForgedDoNotUseAllowance(t *testing.T) {
 	}
 	if n := c.h.Counters()["rate_limited"]; n != 0 {
 		t.Errorf("got %d rate_limited, want 0", n)
+	}
+}
+
+// A receiver whose clock is a day behind takes a post sent "now" (a day in
+// its future), and what it writes next is ordered after it: order follows
+// the causal clock, the send times stay advisory.
+func TestFaultReceiverClockADayBehind(t *testing.T) {
+	c, other, pid := offlineCircle(t)
+	c.h.opt.Now = func() time.Time { return time.Now().Add(-24 * time.Hour) }
+	f := &forger{t: t, circle: c.id, self: other, peer: pid, epochs: maps.Clone(c.epochs)}
+	b, _ := proto.Marshal(&record.Post{Text: "sent at the true time"})
+	c.mu.Lock()
+	lamport := c.state.Lamport + 1
+	c.mu.Unlock()
+	f.seq++
+	ek := f.epochs[f.current()]
+	env, _, err := envelope.Seal([16]byte(c.id), &ek.content, ek.number, f.seq, other,
+		&envelope.Record{Kind: envelope.Kind_KIND_POST, Body: b, Lamport: lamport, SentAtMs: time.Now().UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.validate(p2p.Message{From: pid, Data: env}); got != p2p.Accept {
+		t.Fatalf("a post from a day in the receiver's future: got %s, want accept", got)
+	}
+	mine, err := c.h.Post(context.Background(), c.id, PostOptions{Text: "a reply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := c.h.History(c.id, "", 10)
+	n := len(msgs)
+	if n < 2 || msgs[n-2].Text != "sent at the true time" || msgs[n-1].ID != mine.ID {
+		t.Fatalf("got order %+v, want the received post, then the reply written after it", msgs)
+	}
+	if !mine.SentAt.Before(msgs[n-2].SentAt) {
+		t.Fatalf("the reply's advisory time %v is not a day behind %v", mine.SentAt, msgs[n-2].SentAt)
 	}
 }

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -15,7 +17,9 @@ import (
 
 	"github.com/hearth-circles/hearth/app/record"
 	"github.com/hearth-circles/hearth/crypto/envelope"
+	"github.com/hearth-circles/hearth/crypto/epoch"
 	"github.com/hearth-circles/hearth/crypto/identity"
+	"github.com/hearth-circles/hearth/crypto/seal"
 	"github.com/hearth-circles/hearth/p2p"
 )
 
@@ -468,6 +472,70 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 		}
 		if n := h.Counters()["ignored_unknown_epoch"]; n != 1 {
 			t.Fatalf("got %d ignored_unknown_epoch, want 1", n)
+		}
+	}
+}
+
+// Two valid commits for the same epoch, each sealed to every member, reach
+// two members in opposite orders: both must end in the same epoch with the
+// same key, the one of the commit whose envelope hashes lower.
+//
+// Skipped: it fails today. A member that applied the losing commit first
+// records the winner's hash but cannot take its key (the store keeps one
+// key per epoch, and records already stored at rest under the loser's
+// storage key would become unreadable), so the two members stay on
+// different keys for that epoch. Fixing it needs a re-keying of what was
+// stored under the losing key; see docs/THREATS-COVERAGE.md.
+func TestFaultTwoCommitsOneWinner(t *testing.T) {
+	t.Skip("known gap: a losing commit applied first is not replaced by the winner (docs/THREATS-COVERAGE.md)")
+	id, a, b, c := circleOfThree(t)
+	f := forgerOf(t, a, id) // the facilitator's own keys
+	e := f.current()
+	ac, _ := a.h.circle(id)
+	ac.mu.Lock()
+	roster := ac.rosterLocked()
+	ac.mu.Unlock()
+	commit := func() ([]byte, epoch.Secret) {
+		s, err := epoch.NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := &record.Commit{Epoch: e + 1}
+		for _, m := range roster {
+			sealed, err := seal.Secret(m.pub.SealKey, [16]byte(id), e+1, s[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			body.Secrets = append(body.Secrets, &record.SealedSecret{Member: m.id[:], Sealed: sealed})
+		}
+		return f.next(envelope.Kind_KIND_COMMIT, body), s
+	}
+	// Far ahead of A's own sequence, so that A's node (still running) does
+	// not collide with them.
+	f.seq += 1000
+	x, xs := commit()
+	y, ys := commit()
+	want := xs
+	if hx, hy := sha256.Sum256(x), sha256.Sum256(y); bytes.Compare(hy[:], hx[:]) < 0 {
+		want = ys
+	}
+	for i, order := range [][][]byte{{x, y}, {y, x}} {
+		m := []*testMember{b, c}[i]
+		for _, env := range order {
+			f.inject(m, env)
+		}
+	}
+	for i, m := range []*testMember{b, c} {
+		mc, _ := m.h.circle(id)
+		mc.mu.Lock()
+		ek := mc.epochs[e+1]
+		mc.mu.Unlock()
+		if ek == nil || ek.secret != want {
+			t.Errorf("member %d: does not hold the winning commit's key of epoch %d", i, e+1)
+			continue
+		}
+		if got, err := m.v.Store().Epoch([16]byte(id), e+1); err != nil || epoch.Secret(got) != want {
+			t.Errorf("member %d: the stored key of epoch %d is not the winner's (%v)", i, e+1, err)
 		}
 	}
 }

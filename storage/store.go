@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -46,6 +47,10 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 	// ErrTooLarge: an envelope, record, key or value exceeds its limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrDiskFull: the disk holding the store has less room left than a
+	// write may need (diskReserve); nothing was written. It wraps
+	// syscall.ENOSPC.
+	ErrDiskFull = fmt.Errorf("the disk is full: free some space and try again (%w)", syscall.ENOSPC)
 )
 
 // Limits on what the store accepts.
@@ -323,12 +328,23 @@ func (s *Store) read(fn func(db *badger.DB, r *ring) error) (err error) {
 	return fn(s.db, s.ring.Load())
 }
 
-// write is read for an operation that changes the store: it runs alone.
+// write is read for an operation that changes the store: it runs alone,
+// and only while the disk has diskReserve bytes free.
 func (s *Store) write(fn func(db *badger.DB, r *ring) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if free, ok := freeSpace(s.home); ok && free < diskReserve {
+		return ErrDiskFull
+	}
 	return s.read(fn)
 }
+
+// diskReserve is the free space below which the store refuses writes.
+// Badger writes its memtable logs and new tables through memory maps, and a
+// write to a mapped page the disk has no room for is a SIGBUS that ends the
+// process: room for a full memtable log, the table it is flushed to and
+// the next log is kept free instead, with some to spare.
+const diskReserve = 4 * memTableSize
 
 // mutate runs fn on a copy of the keyring and, if fn reports a change,
 // saves the copy (synced) and makes it current.

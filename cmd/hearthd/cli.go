@@ -54,6 +54,7 @@ type cli struct {
 	Resource   resourceCmd   `cmd:"" help:"The circle's resource library: add, list."`
 	Pack       packCmd       `cmd:"" help:"Welcome packs: export (facilitators), open."`
 	Mailbox    mailboxCmd    `cmd:"" help:"Run a blind mailbox peer for circles: serve, join, list."`
+	Salvage    salvageCmd    `cmd:"" help:"Export every message that still reads from this vault (for a damaged store) to a plain-text file."`
 	Bench      benchCmd      `cmd:"" help:"Measure delivery latency, burst delivery, CPU, memory and cold open against raw gossipsub, in one process on loopback; prints one JSON object."`
 }
 
