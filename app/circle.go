@@ -61,6 +61,21 @@ type epochKeys struct {
 	secret  epoch.Secret
 	content [32]byte
 	topic   string
+	// lost are the content keys of commits that opened this epoch too but
+	// lost to the one above (two commits made at once): members who took
+	// a losing commit first wrote under its key until they learned of the
+	// winner, and those records are still read. Kept in memory only.
+	lost [][32]byte
+}
+
+// open opens an envelope of this epoch: under the epoch's key, or under a
+// losing commit's.
+func (ek *epochKeys) open(circle CircleID, env []byte, lookup func(identity.MemberID) (ed25519.PublicKey, error)) (*envelope.Opened, error) {
+	o, err := envelope.Open([16]byte(circle), &ek.content, env, lookup)
+	for i := 0; errors.Is(err, envelope.ErrDecrypt) && i < len(ek.lost); i++ {
+		o, err = envelope.Open([16]byte(circle), &ek.lost[i], env, lookup)
+	}
+	return o, err
 }
 
 // heldEnvelope is an envelope kept until its epoch key or author arrives.
@@ -391,7 +406,7 @@ func (c *circle) preopen(h envelope.Header, env []byte, replays bool) (pre *preo
 	if ek == nil || kerr != nil || tooFar {
 		return nil, 0, false
 	}
-	o, err := envelope.Open([16]byte(c.id), &ek.content, env, func(a identity.MemberID) (ed25519.PublicKey, error) {
+	o, err := ek.open(c.id, env, func(a identity.MemberID) (ed25519.PublicKey, error) {
 		if a != h.Author {
 			return nil, errors.New("not in the roster")
 		}
@@ -461,7 +476,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 	if pre != nil {
 		o, err = pre.o, pre.err
 	} else {
-		o, err = envelope.Open([16]byte(c.id), &ek.content, env, c.signKeyLocked)
+		o, err = ek.open(c.id, env, c.signKeyLocked)
 	}
 	switch {
 	case errors.Is(err, envelope.ErrUnknownAuthor):

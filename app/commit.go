@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -68,7 +69,10 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 	hash := sha256.Sum256(env)
 	if prev, err := c.store.Get(c.id, bucketCommits, epochKey(cm.Epoch)); err == nil {
 		if bytes.Compare(prev, hash[:]) <= 0 {
-			return nil, false, nil // an earlier or equal commit for this epoch wins
+			// The commit applied already wins; this one's key still reads
+			// what members who took it first wrote under it.
+			c.keepLosingKeyLocked(&cm)
+			return nil, false, nil
 		}
 	}
 	if err := c.store.Put(c.id, bucketCommits, epochKey(cm.Epoch), hash[:], true); err != nil {
@@ -103,6 +107,7 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 		}
 	}
 	var keys *epochKeys
+	var leave string // the topic of a commit this one won over
 	if mine != nil && !removedSelf {
 		secret, err := seal.Open(c.self, [16]byte(c.id), cm.Epoch, mine)
 		if err != nil || len(secret) != epoch.Size {
@@ -112,7 +117,19 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 			return nil, true, nil
 		}
 		keys = newEpochKeys(c.id, cm.Epoch, epoch.Secret(secret))
-		if err := c.store.AddEpoch([16]byte(c.id), cm.Epoch, keys.secret, keys.secret.StorageKey([16]byte(c.id))); err != nil {
+		if old := c.epochs[cm.Epoch]; old != nil && old.secret != keys.secret {
+			// This commit wins over one applied before it for the same
+			// epoch: its key is the epoch's from now on, for sending and
+			// for the topic; the loser's still reads. What is stored keeps
+			// its storage key, so it reads as before.
+			keys.lost = append(slices.Clone(old.lost), old.content)
+			if err := c.store.ReplaceEpochSecret([16]byte(c.id), cm.Epoch, keys.secret); err != nil {
+				return nil, false, fmt.Errorf("store epoch key: %w", err)
+			}
+			if old.topic != keys.topic {
+				leave = old.topic
+			}
+		} else if err := c.store.AddEpoch([16]byte(c.id), cm.Epoch, keys.secret, keys.secret.StorageKey([16]byte(c.id))); err != nil {
 			return nil, false, fmt.Errorf("store epoch key: %w", err)
 		}
 		c.epochs[cm.Epoch] = keys
@@ -128,6 +145,9 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 	}
 	return func() {
 		if c.node != nil && keys != nil {
+			if leave != "" {
+				_ = c.node.Leave(leave)
+			}
 			c.joinTopicsLocked()
 		}
 		for _, f := range goneAfter {
@@ -136,6 +156,34 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 		c.retryHeldLocked()
 		c.h.emit(Event{Kind: EventEpoch, Circle: c.id})
 	}, true, nil
+}
+
+// keepLosingKeyLocked keeps the key of a commit that lost to the one
+// applied for its epoch, when it names this member: records sealed under it
+// by members who took it first are still read. The epoch's keys are
+// replaced, never changed in place, since receipt reads them unlocked.
+func (c *circle) keepLosingKeyLocked(cm *record.Commit) {
+	ek := c.epochs[cm.Epoch]
+	if ek == nil {
+		return
+	}
+	for _, s := range cm.Secrets {
+		if !bytes.Equal(s.Member, c.selfID[:]) {
+			continue
+		}
+		secret, err := seal.Open(c.self, [16]byte(c.id), cm.Epoch, s.Sealed)
+		if err != nil || len(secret) != epoch.Size {
+			return
+		}
+		content := epoch.Secret(secret).ContentKey(c.id)
+		if content == ek.content || slices.Contains(ek.lost, content) {
+			return
+		}
+		next := *ek
+		next.lost = append(slices.Clone(ek.lost), content)
+		c.epochs[cm.Epoch] = &next
+		return
+	}
 }
 
 // joinTopicsLocked subscribes to the current epoch's topic and the one before

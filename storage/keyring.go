@@ -457,6 +457,31 @@ func (s *Store) AddEpoch(circle [16]byte, epoch uint64, secret, storageKey [32]b
 	})
 }
 
+// ReplaceEpochSecret gives a known epoch of circle another secret and keeps
+// its storage key, so what is stored under the epoch reads as before. It is
+// for the epoch's commit that turns out to win over one applied before it.
+// An unknown epoch is ErrNoEpoch.
+func (s *Store) ReplaceEpochSecret(circle [16]byte, epoch uint64, secret [32]byte) error {
+	return s.mutate(func(_ *badger.DB, k *keyring) (bool, error) {
+		i, ok := k.find(circle)
+		if !ok {
+			return false, fmt.Errorf("replace epoch secret: circle %x: %w", circle[:4], ErrNoCircle)
+		}
+		c := &k.circles[i]
+		j, found := slices.BinarySearchFunc(c.epochs, epoch, func(e epochKeys, n uint64) int {
+			return cmpU64(e.epoch, n)
+		})
+		if !found {
+			return false, fmt.Errorf("replace epoch secret %d: %w", epoch, ErrNoEpoch)
+		}
+		if c.epochs[j].secret == secret {
+			return false, nil
+		}
+		c.epochs[j].secret = secret
+		return true, nil
+	})
+}
+
 // Epoch returns the secret of one epoch of circle: ErrNoCircle if the
 // circle is unknown, ErrNoEpoch if the epoch is.
 func (s *Store) Epoch(circle [16]byte, epoch uint64) (secret [32]byte, err error) {

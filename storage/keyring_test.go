@@ -357,3 +357,31 @@ func TestDecodeKeyringRefuses(t *testing.T) {
 		t.Errorf("good keyring: got %v, want nil", err)
 	}
 }
+
+// A winning commit's secret replaces a losing one's; what was stored under
+// the epoch still reads, since its storage key stays.
+func TestReplaceEpochSecret(t *testing.T) {
+	s, home := newStore(t)
+	e := entry(alice, 1) // epoch 1, stored under the epoch's storage key
+	appendOK(t, s, circleA, e)
+	if err := s.ReplaceEpochSecret(circleA, 9, key32(9)); !errors.Is(err, ErrNoEpoch) {
+		t.Errorf("ReplaceEpochSecret of an unknown epoch: got %v, want ErrNoEpoch", err)
+	}
+	if err := s.ReplaceEpochSecret(circleB, 1, key32(9)); !errors.Is(err, ErrNoCircle) {
+		t.Errorf("ReplaceEpochSecret of an unknown circle: got %v, want ErrNoCircle", err)
+	}
+	must(t, s.ReplaceEpochSecret(circleA, 1, key32(77)))
+	must(t, s.Close())
+	s = openStore(t, home)
+	defer s.Close()
+	sec, err := s.Epoch(circleA, 1)
+	must(t, err)
+	if sec != key32(77) {
+		t.Errorf("Epoch(A, 1) after the replacement and a reopen: got %x, want %x", sec, key32(77))
+	}
+	items, err := s.Latest(circleA, nil, 10)
+	must(t, err)
+	if len(items) != 1 || !bytes.Equal(items[0].Record, e.Record) {
+		t.Errorf("records of the epoch after the replacement: got %d items, want the one stored before", len(items))
+	}
+}
