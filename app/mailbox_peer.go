@@ -496,14 +496,20 @@ func (c *mbCircle) ttlLocked() time.Duration {
 	return c.mb.opt.Keep
 }
 
-// take stores one envelope, as received, if its epoch is one the mailbox
-// follows (or the next, which a letter will announce).
-func (c *mbCircle) take(env []byte) verdict {
+// take stores one envelope, as received from a roster member, if its epoch
+// is one the mailbox follows (or the next, which a letter will announce).
+// The holder of an invite, admitted to reach its inviter through the relay,
+// gets nothing stored.
+func (c *mbCircle) take(from peer.ID, env []byte) verdict {
 	h, err := envelope.Parse(env)
 	if err != nil {
 		return vReject
 	}
 	c.mu.Lock()
+	if p := c.peers[from]; p == nil || p.Role == record.Role_ROLE_MAILBOX {
+		c.mu.Unlock()
+		return vIgnore
+	}
 	cur := c.state.Update.GetEpoch()
 	ttl := c.ttlLocked()
 	c.mu.Unlock()
@@ -524,7 +530,7 @@ func (c *mbCircle) take(env []byte) verdict {
 // validate is the gossip validator: a well-formed envelope of a followed
 // epoch is stored and passed on.
 func (c *mbCircle) validate(m p2p.Message) p2p.Verdict {
-	switch c.take(m.Data) {
+	switch c.take(m.From, m.Data) {
 	case vAccept:
 		return p2p.Accept
 	case vReject:
@@ -562,9 +568,9 @@ func (l *mbLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit int) 
 	return out, nil
 }
 
-func (l *mbLog) Deliver(_ peer.ID, envs [][]byte) error {
+func (l *mbLog) Deliver(from peer.ID, envs [][]byte) error {
 	for _, e := range envs {
-		(*mbCircle)(l).take(e)
+		(*mbCircle)(l).take(from, e)
 	}
 	return nil
 }
