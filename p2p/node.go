@@ -141,8 +141,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		seen:    make(map[peer.ID]bool),
 
 		reservations: make(map[peer.ID]*reservation),
-		topics:  make(map[string]*joined),
-		events:  make(chan PeerEvent, eventBuffer),
+		topics:       make(map[string]*joined),
+		events:       make(chan PeerEvent, eventBuffer),
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)

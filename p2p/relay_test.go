@@ -76,7 +76,9 @@ func TestRelayACL(t *testing.T) {
 	}
 }
 
-func peer2(id peer.ID, addrs []ma.Multiaddr) peer.AddrInfo { return peer.AddrInfo{ID: id, Addrs: addrs} }
+func peer2(id peer.ID, addrs []ma.Multiaddr) peer.AddrInfo {
+	return peer.AddrInfo{ID: id, Addrs: addrs}
+}
 
 // Disallowing a relay drops the reservation on it, and the node says its
 // relayed addresses changed.
