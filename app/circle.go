@@ -797,6 +797,9 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 		return func() {
 			if c.node != nil {
 				c.node.Allow(pid)
+				if m.Role == record.Role_ROLE_MAILBOX && pid != c.peerID() {
+					go c.dial(pid, parseAddrs(m.Addrs)) // a new mailbox: connect now
+				}
 			}
 			c.retryHeldLocked()
 			c.h.emit(Event{Kind: EventMembers, Circle: c.id})

@@ -72,6 +72,7 @@ type Mailbox struct {
 	taken   map[string]bool
 	online  bool
 	closed  bool
+	wg      sync.WaitGroup // goroutines Close waits for
 }
 
 // mbCircle is one circle a mailbox serves.
@@ -197,7 +198,22 @@ func (m *Mailbox) Close() error {
 	for _, c := range cs {
 		errs = append(errs, c.stop())
 	}
+	m.wg.Wait()
 	return errors.Join(errs...)
+}
+
+// background runs f on a goroutine that Close waits for, unless closing.
+func (m *Mailbox) background(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
 }
 
 // Circles lists the served circles with what is held of each.
@@ -477,7 +493,7 @@ func (m *Mailbox) forget(c *mbCircle) {
 	m.mu.Lock()
 	delete(m.circles, c.id)
 	m.mu.Unlock()
-	go func() {
+	m.background(func() {
 		time.Sleep(time.Second) // let the letter's answer go out
 		if err := c.stop(); err != nil {
 			c.log.Debug("stop removed circle", "err", err)
@@ -485,7 +501,7 @@ func (m *Mailbox) forget(c *mbCircle) {
 		if err := m.store.ForgetCircle(c.id); err != nil {
 			c.log.Warn("forget circle", "err", err)
 		}
-	}()
+	})
 }
 
 // ttl is how long an envelope received now is held.
@@ -496,14 +512,20 @@ func (c *mbCircle) ttlLocked() time.Duration {
 	return c.mb.opt.Keep
 }
 
-// take stores one envelope, as received, if its epoch is one the mailbox
-// follows (or the next, which a letter will announce).
-func (c *mbCircle) take(env []byte) verdict {
+// take stores one envelope, as received from a roster member, if its epoch
+// is one the mailbox follows (or the next, which a letter will announce).
+// The holder of an invite, admitted to reach its inviter through the relay,
+// gets nothing stored.
+func (c *mbCircle) take(from peer.ID, env []byte) verdict {
 	h, err := envelope.Parse(env)
 	if err != nil {
 		return vReject
 	}
 	c.mu.Lock()
+	if p := c.peers[from]; p == nil || p.Role == record.Role_ROLE_MAILBOX {
+		c.mu.Unlock()
+		return vIgnore
+	}
 	cur := c.state.Update.GetEpoch()
 	ttl := c.ttlLocked()
 	c.mu.Unlock()
@@ -524,7 +546,7 @@ func (c *mbCircle) take(env []byte) verdict {
 // validate is the gossip validator: a well-formed envelope of a followed
 // epoch is stored and passed on.
 func (c *mbCircle) validate(m p2p.Message) p2p.Verdict {
-	switch c.take(m.Data) {
+	switch c.take(m.From, m.Data) {
 	case vAccept:
 		return p2p.Accept
 	case vReject:
@@ -562,9 +584,9 @@ func (l *mbLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit int) 
 	return out, nil
 }
 
-func (l *mbLog) Deliver(_ peer.ID, envs [][]byte) error {
+func (l *mbLog) Deliver(from peer.ID, envs [][]byte) error {
 	for _, e := range envs {
-		(*mbCircle)(l).take(e)
+		(*mbCircle)(l).take(from, e)
 	}
 	return nil
 }
@@ -714,12 +736,12 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 	ok = true
 	// The inviter is connected to the node's peer soon after: dial it, so
 	// that the first sync runs now.
-	go func() {
+	m.background(func() {
 		dctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := node.Connect(dctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
 			c.log.Debug("dial inviter", "err", err)
 		}
-	}()
+	})
 	return id, nil
 }

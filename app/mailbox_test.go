@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 
@@ -327,4 +328,84 @@ func TestRelaysIn(t *testing.T) {
 	if len(got) != 1 || got[0].String() != relay {
 		t.Fatalf("relaysIn: got %v, want [%s]", got, relay)
 	}
+}
+
+// A mailbox takes a letter only from a roster member, signed by that member,
+// over that member's own connection, and never one older than what it
+// follows.
+func TestMailboxLetterRules(t *testing.T) {
+	ctx := context.Background()
+	id, a, b, mb := mailboxCircle(t, "letters")
+	ca, err := a.h.circle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := b.h.circle(id)
+	mb.m.mu.Lock()
+	mc := mb.m.circles[id]
+	mb.m.mu.Unlock()
+	mc.mu.Lock()
+	mboxKey := mc.self.Public().SealKey
+	epoch := mc.state.Update.GetEpoch()
+	mc.mu.Unlock()
+
+	ca.mu.Lock()
+	u := ca.mailboxUpdateLocked()
+	ca.mu.Unlock()
+	letter := func(from *identity.Identity, u *record.MailboxUpdate) []byte {
+		l, err := sealLetter(from, id, mboxKey, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs, _ := proto.Marshal(l)
+		return bs
+	}
+	stranger, _ := identity.New()
+	cases := []struct {
+		name string
+		from peer.ID
+		req  []byte
+	}{
+		{"garbage", ca.peerID(), []byte("not a letter")},
+		{"a stranger's signature", ca.peerID(), letter(stranger, u)},
+		{"A's letter over B's connection", cb.peerID(), letter(ca.self, u)},
+		{"from an unknown peer", mustPeer(t), letter(ca.self, u)},
+	}
+	for _, c := range cases {
+		if _, err := mc.handleLetter(ctx, c.from, c.req); !errors.Is(err, ErrBadLetter) {
+			t.Errorf("%s: got %v, want ErrBadLetter", c.name, err)
+		}
+	}
+	// A letter sealed to another key does not open.
+	other, _ := identity.New()
+	l, _ := sealLetter(ca.self, id, other.Public().SealKey, u)
+	bs, _ := proto.Marshal(l)
+	if _, err := mc.handleLetter(ctx, ca.peerID(), bs); !errors.Is(err, ErrBadLetter) {
+		t.Errorf("letter to another mailbox: got %v, want ErrBadLetter", err)
+	}
+	// A stale letter changes nothing; a current one is taken.
+	stale := proto.Clone(u).(*record.MailboxUpdate)
+	stale.Epoch = epoch - 1
+	stale.Topics = []*record.MailboxTopic{{Epoch: epoch - 1, Topic: "stale"}}
+	if _, err := mc.handleLetter(ctx, ca.peerID(), letter(ca.self, stale)); err != nil {
+		t.Fatal(err)
+	}
+	mc.mu.Lock()
+	_, tookStale := mc.topics[epoch-1]
+	if tookStale && mc.topics[epoch-1] == "stale" {
+		t.Error("the mailbox took a stale letter")
+	}
+	mc.mu.Unlock()
+	if _, err := mc.handleLetter(ctx, cb.peerID(), letter(cb.self, u)); err != nil {
+		t.Errorf("B's current letter: %v", err)
+	}
+}
+
+func mustPeer(t *testing.T) peer.ID {
+	t.Helper()
+	p, err := peer.IDFromPrivateKey(mustKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

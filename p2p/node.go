@@ -323,6 +323,7 @@ func (n *Node) Disallow(ids ...peer.ID) {
 		if id == n.host.ID() {
 			continue
 		}
+		n.DropReservation(id)
 		if err := n.host.Network().ClosePeer(id); err != nil {
 			n.log.Debug("closing a disallowed peer", "peer", id, "err", err)
 		}

@@ -90,13 +90,16 @@ func (n *Node) KeepReservation(relayID peer.ID, addrs []ma.Multiaddr) {
 		n.mu.Unlock()
 		return
 	}
-	n.reservations[relayID] = &reservation{stop: end}
+	ctx, cancel := context.WithCancel(ctx)
+	n.reservations[relayID] = &reservation{stop: cancel}
 	n.mu.Unlock()
 	go n.holdReservation(ctx, end, relayID, addrs)
 }
 
-// DropReservation stops holding a reservation on relay.
+// DropReservation stops holding a reservation on relay; Disallow drops the
+// reservations on the peers it disallows.
 func (n *Node) DropReservation(relayID peer.ID) {
+	n.setRelayAddrs(relayID, nil)
 	n.mu.Lock()
 	r := n.reservations[relayID]
 	delete(n.reservations, relayID)
@@ -117,6 +120,7 @@ func (n *Node) holdReservation(ctx context.Context, end func(), relayID peer.ID,
 	defer n.setRelayAddrs(relayID, nil)
 	for {
 		if !n.gater.isAllowed(relayID) {
+			n.setRelayAddrs(relayID, nil)
 			n.mu.Lock()
 			delete(n.reservations, relayID)
 			n.mu.Unlock()

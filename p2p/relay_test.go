@@ -79,3 +79,28 @@ func TestRelayACL(t *testing.T) {
 func peer2(id peer.ID, addrs []ma.Multiaddr) peer.AddrInfo {
 	return peer.AddrInfo{ID: id, Addrs: addrs}
 }
+
+// Disallowing a relay drops the reservation on it, and the node says its
+// relayed addresses changed.
+func TestDisallowDropsReservation(t *testing.T) {
+	r := newNode(t, Config{RelayService: true})
+	b := newNode(t, Config{Listen: []ma.Multiaddr{}})
+	allowAll(r, b)
+	b.KeepReservation(r.ID(), r.Addrs())
+	waitFor(t, "b's relayed addresses", func() bool { return len(b.RelayAddrs()) > 0 })
+	for len(b.Events()) > 0 {
+		<-b.Events()
+	}
+	b.Disallow(r.ID())
+	if got := b.RelayAddrs(); len(got) != 0 {
+		t.Fatalf("relayed addresses after the relay was disallowed: got %v, want none", got)
+	}
+	waitFor(t, "an address event", func() bool {
+		select {
+		case ev := <-b.Events():
+			return ev.Addrs && ev.Peer == r.ID()
+		default:
+			return false
+		}
+	})
+}
