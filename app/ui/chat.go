@@ -93,6 +93,8 @@ type chatView struct {
 	list    *widget.List
 	earlier *widget.Button
 	invite  *widget.Button
+	tools   *fyne.Container // the header's facilitation entries (facilitate.go)
+	facil   chatFacilitation
 	// inviting is the invite dialog last opened, kept for tests.
 	inviting *inviteDialog
 
@@ -138,7 +140,8 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.status.Wrapping = fyne.TextWrapWord
 	c.status.Hide()
 
-	header := container.NewBorder(nil, nil, nil, c.invite, container.NewVBox(c.title, c.conn))
+	c.tools = container.NewHBox()
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.tools, c.invite), container.NewVBox(c.title, c.conn))
 	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
 	bottom := container.NewVBox(c.status, c.entry, options)
 	c.content = container.NewBorder(container.NewVBox(header, c.earlier), bottom, nil, nil, c.list)
@@ -331,7 +334,9 @@ func newRow() fyne.CanvasObject {
 	when.Importance = widget.LowImportance
 	badge := widget.NewLabel("")
 	badge.Importance = widget.WarningImportance
-	header := container.NewHBox(container.NewCenter(nick), when, badge)
+	more := widget.NewButton(textPostActions, nil) // the post's actions (facilitate.go)
+	more.Importance = widget.LowImportance
+	header := container.NewHBox(container.NewCenter(nick), when, badge, more)
 	cw := widget.NewLabel("")
 	cw.Wrapping = fyne.TextWrapWord
 	show := widget.NewButton(textShow, nil)
@@ -351,6 +356,7 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	nick := header.Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
 	when := header.Objects[1].(*widget.Label)
 	badge := header.Objects[2].(*widget.Label)
+	c.bindPostActions(header.Objects[3].(*widget.Button), msg)
 	cwRow := row.Objects[1].(*fyne.Container)
 	cw := cwRow.Objects[0].(*widget.Label)
 	show := cwRow.Objects[1].(*widget.Button)
@@ -425,6 +431,8 @@ func kindText(msg app.Message) string {
 		return "was removed from the circle"
 	case "guidelines":
 		return "set the circle's guidelines: " + msg.Text
+	case "hidden":
+		return hiddenText(msg)
 	}
 	if msg.Text != "" {
 		return msg.Text

@@ -58,6 +58,8 @@ type Main struct {
 
 	join *joinDialog
 
+	facil facilitation // the facilitation and consent screens (facilitate.go)
+
 	stop      func()
 	done      chan struct{}
 	closeOnce sync.Once
@@ -95,6 +97,7 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
 	m.content = split
+	m.startFacilitation()
 	m.Refresh()
 
 	events, stop := core.Subscribe()
@@ -162,6 +165,7 @@ func (m *Main) selectCircle(i int) {
 	}
 	m.selected = i
 	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
+	m.attachFacilitation(m.chat)
 	m.right.Objects = []fyne.CanvasObject{m.chat.content}
 	m.right.Refresh()
 	m.chat.scrollBottom() // now that the list has its size
@@ -182,6 +186,7 @@ func (m *Main) handle(e app.Event) {
 	if m.closed {
 		return
 	}
+	m.facilitationEvent(e)
 	if e.Kind == app.EventMessage && e.Message != nil && m.chat != nil && m.chat.id == e.Circle {
 		m.chat.add(*e.Message)
 	}
