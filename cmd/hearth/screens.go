@@ -88,6 +88,7 @@ func newScreens(win fyne.Window, home string) *screens {
 
 // start shows the first screen: create on first run, unlock afterwards.
 func (s *screens) start() {
+	s.addPanicWipe()
 	if hearth.VaultExists(s.home) {
 		s.showUnlock()
 	} else {
@@ -239,6 +240,7 @@ func (s *screens) showCircles() {
 	}
 	s.core = core
 	s.main = ui.NewMain(s.win, core, ui.Options{Go: s.background, Do: s.do})
+	s.main.SetPanicWipe(s.panicWipe)
 	s.status.Alignment = fyne.TextAlignLeading
 	s.status.SetText(textGoingOnline)
 	top := container.NewBorder(nil, nil, nil, s.submit, s.status)
