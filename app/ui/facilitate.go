@@ -53,6 +53,7 @@ const (
 	textInsightsItem  = "Insights…"
 	textSettingsItem  = "Circle settings…"
 	textOpenPackItem  = "Open a welcome pack…"
+	textCloseDialog   = "Close the dialog on show"
 	textRemovedNotice = "You were removed from this circle; you can read what was posted before, nothing after."
 	textLeftNotice    = "You left the circle. Its keys are gone from this computer."
 	textReadOnly      = "You can read the circle; you can post once you accept its guidelines."
@@ -72,6 +73,40 @@ var facilitationShortcuts = []struct {
 	{fyne.KeyI, textInsightsItem},
 	{fyne.KeyK, textSettingsItem},
 	{fyne.KeyO, textOpenPackItem},
+	{fyne.KeyW, textCloseDialog},
+}
+
+// isFacilitationShortcut reports whether s is one of the shortcuts above
+// or the panic wipe's.
+func isFacilitationShortcut(s fyne.Shortcut) bool {
+	cs, ok := s.(*desktop.CustomShortcut)
+	if !ok {
+		return false
+	}
+	if cs.ShortcutName() == PanicWipeShortcut.ShortcutName() {
+		return true
+	}
+	for _, f := range facilitationShortcuts {
+		if cs.Modifier == fyne.KeyModifierControl|fyne.KeyModifierShift && cs.KeyName == f.key {
+			return true
+		}
+	}
+	return false
+}
+
+// TypedShortcut passes the window's own shortcuts (facilitation screens,
+// panic wipe) on to the window while the composer has the focus, where an
+// entry would otherwise keep them; the rest are the entry's.
+func (c *composer) TypedShortcut(s fyne.Shortcut) {
+	if isFacilitationShortcut(s) {
+		if cv := fyne.CurrentApp().Driver().CanvasForObject(c); cv != nil {
+			if sc, ok := cv.(fyne.Shortcutable); ok {
+				sc.TypedShortcut(s)
+				return
+			}
+		}
+	}
+	c.Entry.TypedShortcut(s)
 }
 
 // PanicWipeShortcut is Ctrl+Shift+Delete: the panic wipe, from any screen.
@@ -170,6 +205,12 @@ func (m *Main) facilitationItems(info app.CircleInfo) []string {
 func (m *Main) openFacilitation(item string) {
 	f := m.facil.core
 	if m.closed || f == nil {
+		return
+	}
+	if item == textCloseDialog {
+		if top := m.win.Canvas().Overlays().Top(); top != nil {
+			top.Hide()
+		}
 		return
 	}
 	if item == textOpenPackItem {

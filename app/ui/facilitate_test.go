@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hearth-circles/hearth/app"
@@ -522,5 +523,30 @@ func TestInsightsChart(t *testing.T) {
 	}
 	if got := barHeight(1, 4); got != chartHeight/4 {
 		t.Errorf("barHeight(1, 4): got %v, want %v", got, chartHeight/4)
+	}
+}
+
+// The screens open from the keyboard, also while the composer has the
+// focus, and Ctrl+Shift+W closes the one on show.
+func TestFacilitationShortcuts(t *testing.T) {
+	h := newHarness(t)
+	h.createCircle("Tuesday group", "river")
+	h.win.Canvas().Focus(h.m.chat.entry)
+	h.m.chat.entry.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyM, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift})
+	if h.m.facil.members == nil {
+		t.Fatal("Ctrl+Shift+M in the composer: got no members panel, want it")
+	}
+	if h.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("members panel: got no dialog on show, want one")
+	}
+	h.win.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyW, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift})
+	if top := h.win.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("after Ctrl+Shift+W: got a dialog still on show, want none")
+	}
+	// An entry's own shortcuts stay the entry's.
+	test.Type(h.m.chat.entry, "kept")
+	h.m.chat.entry.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyBackspace, Modifier: fyne.KeyModifierControl})
+	if got := h.m.chat.entry.Text; got != "" {
+		t.Errorf("Ctrl+Backspace in the composer: got %q, want the word deleted", got)
 	}
 }
