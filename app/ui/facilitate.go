@@ -230,6 +230,9 @@ func (m *Main) openFacilitation(item string) {
 			m.facil.editor = showGuidelinesEditor(m.win, f, m.opt, info.ID)
 		} else {
 			m.chat.agree = showGuidelines(m.win, m.core, m.opt, info.ID, func(bool) { m.chat.checkGuidelines(false) })
+			if m.chat.agree == nil {
+				showGuidelinesRead(m.win, f, info.ID)
+			}
 		}
 	case textEventsItem:
 		m.facil.events = showEvents(m.win, f, m.opt, info)

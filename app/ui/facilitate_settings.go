@@ -204,3 +204,18 @@ func ShowPanicWipe(win fyne.Window, wipe func() error) *PanicWipe {
 	win.Canvas().Focus(cancel)
 	return p
 }
+
+// showGuidelinesRead shows the guidelines this member already accepted.
+func showGuidelinesRead(win fyne.Window, core Facilitation, id app.CircleID) {
+	g, err := core.Guidelines(id)
+	if err != nil {
+		showNotice(win, "Could not read the guidelines: "+err.Error())
+		return
+	}
+	text := widget.NewRichTextFromMarkdown(g.Text)
+	text.Wrapping = fyne.TextWrapWord
+	scroll := container.NewVScroll(text)
+	scroll.SetMinSize(fyne.NewSize(480, 320))
+	note := widget.NewLabel(fmt.Sprintf("Version %d, which you accepted.", g.Version))
+	dialog.NewCustom(textGuidelinesTitle, "Close", container.NewBorder(note, nil, nil, nil, scroll), win).Show()
+}

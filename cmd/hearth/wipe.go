@@ -12,10 +12,20 @@ import (
 
 // addPanicWipe makes Ctrl+Shift+Delete offer the panic wipe on every
 // screen, locked or not: one confirmation, then the vault is destroyed.
+// It is also a main menu item, so that the shortcut works while an entry
+// (the passphrase, the composer) has the focus: the window offers a
+// shortcut to its main menu before the focused widget.
 func (s *screens) addPanicWipe() {
-	s.win.Canvas().AddShortcut(ui.PanicWipeShortcut, func(fyne.Shortcut) {
-		ui.ShowPanicWipe(s.win, s.panicWipe)
-	})
+	show := func() { ui.ShowPanicWipe(s.win, s.panicWipe) }
+	s.win.Canvas().AddShortcut(ui.PanicWipeShortcut, func(fyne.Shortcut) { show() })
+	item := fyne.NewMenuItem("Panic wipe…", show)
+	item.Shortcut = ui.PanicWipeShortcut
+	if menu := s.win.MainMenu(); menu != nil && len(menu.Items) > 0 {
+		menu.Items[0].Items = append(menu.Items[0].Items, fyne.NewMenuItemSeparator(), item)
+		s.win.SetMainMenu(menu)
+		return
+	}
+	s.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Hearth", item)))
 }
 
 // panicWipe closes whatever is open, destroys the vault in home (its key

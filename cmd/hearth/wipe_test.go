@@ -54,6 +54,20 @@ func TestPanicWipeShortcut(t *testing.T) {
 		t.Fatalf("after create: got no circles view (status %q), want it", h.status())
 	}
 
+	// A main menu item carries the shortcut, so that it works while an
+	// entry has the focus.
+	inMenu := false
+	if menu := h.win.MainMenu(); menu != nil {
+		for _, m := range menu.Items {
+			for _, it := range m.Items {
+				inMenu = inMenu || it.Shortcut == ui.PanicWipeShortcut
+			}
+		}
+	}
+	if !inMenu {
+		t.Errorf("main menu: got no item with Ctrl+Shift+Delete, want the panic wipe")
+	}
+
 	h.win.Canvas().(fyne.Shortcutable).TypedShortcut(ui.PanicWipeShortcut)
 	confirm := findButton(h.win, "Destroy now")
 	if confirm == nil {
