@@ -119,7 +119,7 @@ type facilitation struct {
 	wipe      func() error
 	reminders *reminders
 
-	members  *membersPanel
+	members  *memberActions
 	editor   *guidelinesEditor
 	events   *eventsView
 	library  *libraryView
@@ -147,7 +147,7 @@ func (m *Main) startFacilitation() {
 		m.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: s.key, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift},
 			func(fyne.Shortcut) { m.openFacilitation(item) })
 	}
-	m.facil.reminders = newReminders(time.Now, notify)
+	m.facil.reminders = newReminders(time.Now, sendNotification)
 	m.remindLater()
 }
 

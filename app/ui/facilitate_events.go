@@ -338,8 +338,8 @@ func (r *reminders) check(evs []app.EventInfo) {
 	}
 }
 
-// notify shows a desktop notification.
-func notify(n *fyne.Notification) {
+// sendNotification shows a desktop notification.
+func sendNotification(n *fyne.Notification) {
 	if a := fyne.CurrentApp(); a != nil {
 		a.SendNotification(n)
 	}

@@ -27,9 +27,9 @@ const (
 	textLeaveExplain   = "The circle's keys are destroyed on this computer: you will not be able to read it again here."
 	textLeaveConfirm   = "Leave"
 	textReasonHint     = "A reason, shared with the circle (optional)"
-	textOnline         = "online"
-	textOffline1       = "offline"
-	textYou            = " (you)"
+	textMemberOnline   = "online"
+	textMemberOffline  = "offline"
+	textMemberYou      = " (you)"
 	textWaitsGuideline = "has not accepted the guidelines yet"
 )
 
@@ -41,9 +41,9 @@ type memberRow struct {
 	role   *widget.Button // nil when not offered
 }
 
-// membersPanel lists a circle's members: pseudonym, role, online. A
+// memberActions lists a circle's members: pseudonym, role, online. A
 // facilitator also removes members and changes their role.
-type membersPanel struct {
+type memberActions struct {
 	win    fyne.Window
 	core   Facilitation
 	opt    Options
@@ -61,8 +61,8 @@ type membersPanel struct {
 	confirm *widget.Button
 }
 
-func showMembers(win fyne.Window, core Facilitation, opt Options, info app.CircleInfo, onLeft func()) *membersPanel {
-	p := &membersPanel{win: win, core: core, opt: opt, info: info, onLeft: onLeft}
+func showMembers(win fyne.Window, core Facilitation, opt Options, info app.CircleInfo, onLeft func()) *memberActions {
+	p := &memberActions{win: win, core: core, opt: opt, info: info, onLeft: onLeft}
 	p.box = container.NewVBox()
 	p.status = widget.NewLabel("")
 	p.status.Wrapping = fyne.TextWrapWord
@@ -78,7 +78,7 @@ func showMembers(win fyne.Window, core Facilitation, opt Options, info app.Circl
 }
 
 // reload reads the roster again.
-func (p *membersPanel) reload() {
+func (p *memberActions) reload() {
 	ms, err := p.core.Members(p.info.ID)
 	if err != nil {
 		failText(p.status, "Could not read the members: "+err.Error())
@@ -118,11 +118,11 @@ func (p *membersPanel) reload() {
 func memberLine(m app.Member) string {
 	name := m.Nick
 	if m.Self {
-		name += textYou
+		name += textMemberYou
 	}
-	state := textOffline1
+	state := textMemberOffline
 	if m.Online {
-		state = textOnline
+		state = textMemberOnline
 	}
 	line := fmt.Sprintf("%s — %s, %s", name, roleText(m.Role), state)
 	if !m.AcceptedGuidelines {
@@ -141,7 +141,7 @@ func roleText(r app.Role) string {
 	return "member"
 }
 
-func (p *membersPanel) row(id app.MemberID) *memberRow {
+func (p *memberActions) row(id app.MemberID) *memberRow {
 	for _, r := range p.rows {
 		if r.member.ID == id {
 			return r
@@ -150,7 +150,7 @@ func (p *membersPanel) row(id app.MemberID) *memberRow {
 	return nil
 }
 
-func (p *membersPanel) confirmRemove(m app.Member) {
+func (p *memberActions) confirmRemove(m app.Member) {
 	p.reason = widget.NewEntry()
 	p.reason.SetPlaceHolder(textReasonHint)
 	explain := widget.NewLabel(textRemoveExplain)
@@ -182,7 +182,7 @@ func (p *membersPanel) confirmRemove(m app.Member) {
 	p.win.Canvas().Focus(p.reason)
 }
 
-func (p *membersPanel) setRole(m app.Member, to app.Role) {
+func (p *memberActions) setRole(m app.Member, to app.Role) {
 	call(p.opt, func(ctx context.Context) error { return p.core.SetRole(ctx, p.info.ID, m.ID, to) }, func(err error) {
 		if err != nil {
 			failText(p.status, "Could not change the role: "+err.Error())
@@ -193,7 +193,7 @@ func (p *membersPanel) setRole(m app.Member, to app.Role) {
 	})
 }
 
-func (p *membersPanel) confirmLeave() {
+func (p *memberActions) confirmLeave() {
 	p.confirm = confirmLeave(p.win, p.core, p.opt, p.info, func() {
 		p.dialog.Hide()
 		if p.onLeft != nil {
