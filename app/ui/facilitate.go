@@ -134,6 +134,21 @@ type facilitation struct {
 // the vault; without it the area offers no wipe.
 func (m *Main) SetPanicWipe(wipe func() error) { m.facil.wipe = wipe }
 
+// FacilitationMenu is the Circle menu for the window's main menu: every
+// facilitation screen of the circle on show, with its shortcut. (As main
+// menu items the shortcuts work whichever widget has the focus.) Entries
+// for facilitators do nothing for other members.
+func (m *Main) FacilitationMenu() *fyne.Menu {
+	var items []*fyne.MenuItem
+	for _, s := range facilitationShortcuts {
+		item := s.item
+		it := fyne.NewMenuItem(item, func() { m.openFacilitation(item) })
+		it.Shortcut = &desktop.CustomShortcut{KeyName: s.key, Modifier: fyne.KeyModifierControl | fyne.KeyModifierShift}
+		items = append(items, it)
+	}
+	return fyne.NewMenu(textCircleMenu, items...)
+}
+
 // startFacilitation sets up the facilitation screens' keyboard shortcuts
 // and the event reminders. Called once by NewMain.
 func (m *Main) startFacilitation() {

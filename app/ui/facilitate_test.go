@@ -550,3 +550,23 @@ func TestFacilitationShortcuts(t *testing.T) {
 		t.Errorf("Ctrl+Backspace in the composer: got %q, want the word deleted", got)
 	}
 }
+
+func TestFacilitationMenu(t *testing.T) {
+	h := newHarness(t)
+	h.createCircle("Tuesday group", "river")
+	menu := h.m.FacilitationMenu()
+	if got, want := len(menu.Items), len(facilitationShortcuts); got != want {
+		t.Fatalf("Circle menu: got %d items, want %d", got, want)
+	}
+	for _, it := range menu.Items {
+		if it.Label == textEventsItem {
+			it.Action()
+		}
+		if it.Shortcut == nil {
+			t.Errorf("menu item %q: got no shortcut, want one", it.Label)
+		}
+	}
+	if h.m.facil.events == nil {
+		t.Errorf("after the Events… item: got no events view, want it")
+	}
+}
