@@ -21,6 +21,8 @@ FACIL_SCREENS=(
 	"facil-members ctrl+shift+m"
 	"facil-guidelines-editor ctrl+shift+g"
 	"facil-events ctrl+shift+e"
+	"facil-event-schedule ctrl+shift+s"
+	"facil-post-actions ctrl+shift+p"
 	"facil-library ctrl+shift+b"
 	"facil-reports ctrl+shift+r"
 	"facil-insights ctrl+shift+i"
@@ -28,16 +30,22 @@ FACIL_SCREENS=(
 	"facil-open-pack ctrl+shift+o"
 )
 
-# facil_window prints the id of the Hearth window.
+# facil_window prints the id of the Hearth window: the one of process
+# $FACIL_APP_PID when set (so that another Hearth on the same display is
+# never driven), else the first one on the display.
 facil_window() {
-	xdotool search --sync --name '^Hearth$' | head -n1
+	if [[ -n ${FACIL_APP_PID:-} ]]; then
+		xdotool search --sync --pid "$FACIL_APP_PID" --name '^Hearth$' | head -n1
+	else
+		xdotool search --sync --name '^Hearth$' | head -n1
+	fi
 }
 
-# facil_close unfocuses any entry (a click on the window's top left
-# corner, outside every dialog) and closes the dialog on show.
+# facil_close closes the dialogs on show (Ctrl+Shift+W, a main menu
+# shortcut, so it works whichever widget has the focus).
 facil_close() {
 	local win=$1
-	xdotool mousemove --window "$win" 3 3 click 1
+	xdotool key --window "$win" ctrl+shift+w
 	sleep 0.3
 	xdotool key --window "$win" ctrl+shift+w
 	sleep 0.5
@@ -131,14 +139,18 @@ facil_demo() {
 	kill "${FACIL_PIDS[0]}"
 	wait "${FACIL_PIDS[0]}" 2>/dev/null || true
 
-	# The app on the facilitator's home, under Xvfb.
-	local display=:97
-	Xvfb "$display" -screen 0 1280x800x24 >/dev/null 2>&1 &
+	# The app on the facilitator's home, under an Xvfb of its own: Xvfb
+	# picks a free display and writes its number to fd 3.
+	Xvfb -displayfd 3 -screen 0 1280x800x24 3>"$root/display" >/dev/null 2>&1 &
 	FACIL_PIDS+=($!)
-	export DISPLAY=$display
-	sleep 1
+	until [[ -s $root/display ]]; do
+		kill -0 "${FACIL_PIDS[-1]}" 2>/dev/null || { echo "screenshots: Xvfb did not start" >&2; return 1; }
+		sleep 0.2
+	done
+	export DISPLAY=:$(head -n1 "$root/display")
 	LANG=en_US.UTF-8 "$root/hearth" --home "$app" >"$root/hearth.log" 2>&1 &
 	FACIL_PIDS+=($!)
+	FACIL_APP_PID=$!
 	local win
 	win=$(facil_window)
 	sleep 2

@@ -54,6 +54,8 @@ const (
 	textSettingsItem  = "Circle settings…"
 	textOpenPackItem  = "Open a welcome pack…"
 	textCloseDialog   = "Close the dialog on show"
+	textLatestPost    = "Actions on the latest post…"
+	textScheduleItem  = "Schedule a session…"
 	textRemovedNotice = "You were removed from this circle; you can read what was posted before, nothing after."
 	textLeftNotice    = "You left the circle. Its keys are gone from this computer."
 	textReadOnly      = "You can read the circle; you can post once you accept its guidelines."
@@ -73,6 +75,8 @@ var facilitationShortcuts = []struct {
 	{fyne.KeyI, textInsightsItem},
 	{fyne.KeyK, textSettingsItem},
 	{fyne.KeyO, textOpenPackItem},
+	{fyne.KeyP, textLatestPost},
+	{fyne.KeyS, textScheduleItem},
 	{fyne.KeyW, textCloseDialog},
 }
 
@@ -211,7 +215,7 @@ func (m *Main) circleMenu(c *chatView) *widget.Button {
 func (m *Main) facilitationItems(info app.CircleInfo) []string {
 	items := []string{textMembersItem, textGuidelineItem, textEventsItem, textLibraryItem}
 	if info.Role == app.RoleFacilitator {
-		items = append(items, textReportsItem, textInsightsItem)
+		items = append(items, textScheduleItem, textReportsItem, textInsightsItem)
 	}
 	return append(items, textSettingsItem, textOpenPackItem)
 }
@@ -251,6 +255,20 @@ func (m *Main) openFacilitation(item string) {
 		}
 	case textEventsItem:
 		m.facil.events = showEvents(m.win, f, m.opt, info)
+	case textScheduleItem:
+		if facilitator {
+			m.facil.events = showEvents(m.win, f, m.opt, info)
+			m.facil.events.form = m.facil.events.showSchedule()
+		}
+	case textLatestPost:
+		for i := len(m.chat.msgs) - 1; i >= 0; i-- {
+			if msg := m.chat.msgs[i]; msg.Kind == "post" || msg.Kind == "resource" {
+				if !m.chat.facil.removed {
+					m.chat.openPostActions(f, msg)
+				}
+				break
+			}
+		}
 	case textLibraryItem:
 		m.facil.library = showLibrary(m.win, f, m.opt, info)
 	case textReportsItem:

@@ -570,3 +570,23 @@ func TestFacilitationMenu(t *testing.T) {
 		t.Errorf("after the Events… item: got no events view, want it")
 	}
 }
+
+func TestLatestPostAndScheduleShortcuts(t *testing.T) {
+	fac, mem, _ := circleOfTwo(t)
+	first := fac.post("first")
+	latest := fac.post("the latest")
+	fac.until("the latest post on show", func() bool { return fac.shown(latest.ID) != nil })
+	fac.m.openFacilitation(textLatestPost)
+	if a := fac.m.chat.facil.actions; a == nil || a.msg.Text != "the latest" || a.retract == nil {
+		t.Fatalf("actions on the latest post: got %+v, want the author's actions on %q", a, "the latest")
+	}
+	fac.m.openFacilitation(textScheduleItem)
+	if v := fac.m.facil.events; v == nil || v.form == nil {
+		t.Fatalf("Schedule a session…: got no form, want one")
+	}
+	mem.until("the posts at the member", func() bool { return mem.shown(first.ID) != nil })
+	mem.m.openFacilitation(textScheduleItem)
+	if mem.m.facil.events != nil {
+		t.Errorf("member's Schedule a session…: got the form, want nothing")
+	}
+}

@@ -241,6 +241,7 @@ func (s *screens) showCircles() {
 	s.core = core
 	s.main = ui.NewMain(s.win, core, ui.Options{Go: s.background, Do: s.do})
 	s.main.SetPanicWipe(s.panicWipe)
+	s.win.SetMainMenu(s.withPanicWipe(fyne.NewMainMenu(fyne.NewMenu("Hearth"), s.main.FacilitationMenu())))
 	s.status.Alignment = fyne.TextAlignLeading
 	s.status.SetText(textGoingOnline)
 	top := container.NewBorder(nil, nil, nil, s.submit, s.status)
