@@ -151,6 +151,11 @@ func (h *Hearth) ExportPack(id CircleID, passphrase []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return sealPack(pack, passphrase)
+}
+
+// sealPack encrypts a pack file under passphrase.
+func sealPack(pack *record.PackFile, passphrase []byte) ([]byte, error) {
 	plain, err := proto.Marshal(pack)
 	if err != nil {
 		return nil, err
@@ -184,6 +189,22 @@ type Pack struct {
 // OpenPack reads a welcome pack with its passphrase and checks every item's
 // signature; items that do not verify, or were not consented, are dropped.
 func OpenPack(file, passphrase []byte) (*Pack, error) {
+	pf, err := decryptPack(file, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pack{Circle: CircleID(pf.Circle), Name: cleanName(pf.Name)}
+	for _, it := range verifiedItems(pf) {
+		if r, ok := resourceOf(it, nil); ok {
+			p.Items = append(p.Items, r)
+		}
+	}
+	return p, nil
+}
+
+// decryptPack opens a pack file with its passphrase and parses what it
+// holds; nothing in it is verified yet.
+func decryptPack(file, passphrase []byte) (*record.PackFile, error) {
 	if len(file) > maxPackFile || !strings.HasPrefix(string(file), packMagic) {
 		return nil, ErrPack
 	}
@@ -214,22 +235,30 @@ func OpenPack(file, passphrase []byte) (*Pack, error) {
 	if err := proto.Unmarshal(plain, &pf); err != nil || len(pf.Circle) != 16 {
 		return nil, ErrPack
 	}
-	p := &Pack{Circle: CircleID(pf.Circle), Name: cleanName(pf.Name)}
+	return &pf, nil
+}
+
+// verifiedItems are the pack's items whose signature verifies against the
+// signing key they carry, in the pack's circle, and whose author consented
+// to later members seeing them.
+func verifiedItems(pf *record.PackFile) []*record.WelcomeItem {
+	var out []*record.WelcomeItem
 	for _, it := range pf.Items {
-		if len(it.Author) != 16 {
-			continue
-		}
-		s := &envelope.Signed{Epoch: it.Epoch, Author: MemberID(it.Author), Seq: it.Seq, Record: it.Record, Signature: it.Signature}
-		if s.Verify([16]byte(pf.Circle), it.SignKey) != nil {
-			continue
-		}
-		rec, err := s.Decode()
-		if err != nil || rec.Scope == envelope.Scope_SCOPE_CIRCLE {
-			continue
-		}
-		if r, ok := resourceOf(it, nil); ok {
-			p.Items = append(p.Items, r)
+		if verifyItem([16]byte(pf.Circle), it) {
+			out = append(out, it)
 		}
 	}
-	return p, nil
+	return out
+}
+
+func verifyItem(circle [16]byte, it *record.WelcomeItem) bool {
+	if len(it.Author) != 16 {
+		return false
+	}
+	s := &envelope.Signed{Epoch: it.Epoch, Author: MemberID(it.Author), Seq: it.Seq, Record: it.Record, Signature: it.Signature}
+	if s.Verify(circle, it.SignKey) != nil {
+		return false
+	}
+	rec, err := s.Decode()
+	return err == nil && rec.Scope != envelope.Scope_SCOPE_CIRCLE
 }

@@ -105,6 +105,8 @@ type chatView struct {
 	membersSide *fyne.Container
 	earlier     *widget.Button
 	invite      *widget.Button
+	tools       *fyne.Container // the header's facilitation entries (facilitate.go)
+	facil       chatFacilitation
 	// inviting is the invite dialog last opened, kept for tests.
 	inviting *inviteDialog
 
@@ -166,7 +168,8 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.membersSide = container.NewStack()
 	c.membersSide.Hide()
 
-	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.membersBtn, c.invite), container.NewVBox(c.title, c.conn))
+	c.tools = container.NewHBox()
+	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.tools, c.membersBtn, c.invite), container.NewVBox(c.title, c.conn))
 	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
 	bottom := container.NewVBox(c.status, c.replyBar, c.entry, options)
 	history := container.NewBorder(c.earlier, nil, nil, nil,
@@ -407,6 +410,9 @@ func newRow() fyne.CanvasObject {
 	reply := widget.NewButton(textReply, nil)
 	reply.Importance = widget.LowImportance
 	actions.Add(reply)
+	more := widget.NewButton(textPostActions, nil) // the post's actions (facilitate.go)
+	more.Importance = widget.LowImportance
+	actions.Add(more)
 	// The actions sit at the header's right when the row is wide enough,
 	// else on a line of their own under the text (see placeActions).
 	right, below := container.NewStack(actions), container.NewStack()
@@ -467,6 +473,7 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	right := top.Objects[1].(*fyne.Container)
 	below := row.Objects[4].(*fyne.Container)
 	actions := placeActions(header, right, below, c.list.Size().Width)
+	c.bindPostActions(actions.Objects[len(app.Reactions)+1].(*widget.Button), msg)
 
 	nick.Text = msg.AuthorNick
 	nick.Color = memberColor(msg.Author)
@@ -694,10 +701,7 @@ func kindText(msg app.Message) string {
 	case "removed":
 		return msg.Text + " was removed from the circle"
 	case "hidden":
-		if msg.HiddenReason != "" {
-			return "A facilitator hid this post: " + msg.HiddenReason
-		}
-		return "A facilitator hid this post"
+		return hiddenText(msg)
 	case "guidelines":
 		return guidelinesSummary(msg.Text)
 	}

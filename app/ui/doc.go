@@ -1,6 +1,9 @@
 // Package ui holds Hearth's desktop views, built with Fyne: the list of the
 // member's circles, the chat view of the selected circle with its composer,
-// and the dialogs that create a circle, issue an invite and join with one.
+// and the dialogs that create a circle, issue an invite and join with one;
+// and the facilitation and consent screens (facilitate*.go): members and
+// roles, guidelines, moderation of posts, events, retention, insights, the
+// library and welcome packs, and the panic wipe.
 //
 // The views depend on the core only through the small interfaces declared
 // here (Core, satisfied by *app.Hearth), never on its internals or on the

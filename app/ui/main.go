@@ -66,6 +66,8 @@ type Main struct {
 	settings     app.Settings
 	settingsOpen *settingsDialog
 
+	facil facilitation // the facilitation and consent screens (facilitate.go)
+
 	stop      func()
 	done      chan struct{}
 	closeOnce sync.Once
@@ -126,6 +128,7 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
 	m.content = split
+	m.startFacilitation()
 	m.Refresh()
 
 	events, stop := core.Subscribe()
@@ -200,6 +203,7 @@ func (m *Main) selectCircle(i int) {
 		m.list.RefreshItem(i)
 	}
 	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
+	m.attachFacilitation(m.chat)
 	m.right.Objects = []fyne.CanvasObject{m.chat.content}
 	m.right.Refresh()
 	m.chat.scrollBottom() // now that the list has its size
@@ -220,6 +224,7 @@ func (m *Main) handle(e app.Event) {
 	if m.closed {
 		return
 	}
+	m.facilitationEvent(e)
 	if e.Kind == app.EventMessage && e.Message != nil {
 		if m.chat != nil && m.chat.id == e.Circle {
 			m.chat.add(*e.Message)

@@ -42,6 +42,9 @@ func (m *Main) Menu() *fyne.MainMenu {
 		item(textMenuNext, fyne.KeyPageDown, m.act(func() { m.step(1) })),
 		item(textMenuPrevious, fyne.KeyPageUp, m.act(func() { m.step(-1) })),
 	)
+	if facil := m.FacilitationMenu(); len(facil.Items) > 0 {
+		circle.Items = append(append(circle.Items, fyne.NewMenuItemSeparator()), facil.Items...)
+	}
 	return fyne.NewMainMenu(hearth, circle)
 }
 

@@ -102,6 +102,7 @@ func newScreens(win fyne.Window, home string) *screens {
 
 // start shows the first screen: create on first run, unlock afterwards.
 func (s *screens) start() {
+	s.addPanicWipe()
 	if hearth.VaultExists(s.home) {
 		s.showUnlock()
 	} else {
@@ -261,11 +262,12 @@ func (s *screens) showCircles() {
 		OnSettings: func(st hearth.Settings) { s.setAutoLock(st.AutoLockMinutes) },
 		Activity:   s.touch,
 	})
+	s.main.SetPanicWipe(s.panicWipe)
 	s.status.Alignment = fyne.TextAlignLeading
 	s.status.SetText(textGoingOnline)
 	top := container.NewBorder(nil, nil, nil, s.submit, s.status)
 	s.win.Resize(fyne.NewSize(960, 640))
-	s.win.SetMainMenu(s.main.Menu())
+	s.win.SetMainMenu(s.withPanicWipe(s.main.Menu()))
 	s.win.SetContent(newWatch(container.NewBorder(top, nil, nil, nil, s.main.Content()), s.touch))
 	if c, ok := s.win.Canvas().(desktop.Canvas); ok {
 		c.SetOnKeyDown(func(*fyne.KeyEvent) { s.touch() })

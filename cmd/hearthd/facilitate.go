@@ -689,6 +689,7 @@ func (c *resourceListCmd) Run(ctx context.Context, e *env) error {
 type packCmd struct {
 	Export packExportCmd `cmd:"" help:"Export the circle's welcome pack (consented posts, resources, upcoming events, with their signatures), encrypted under $HEARTH_PACK_PASSPHRASE (facilitators)."`
 	Open   packOpenCmd   `cmd:"" help:"Open a welcome pack with $HEARTH_PACK_PASSPHRASE; checks every signature; prints one JSON object a line."`
+	Import packImportCmd `cmd:"" help:"Keep a welcome pack in this vault as a read-only library of its circle ($HEARTH_PACK_PASSPHRASE, else a prompt); checks every signature; prints one JSON object."`
 }
 
 type packExportCmd struct {
