@@ -192,7 +192,7 @@ if tcp hearth-mbox 198.19.1.2 || tcp hearth-mbox 198.18.0.1; then
 fi
 code=$(hd hearth-fac fac invite --circle "$CIRCLE")
 hd hearth-h1 m1 join --nick "$NICK_1" "$code" >/dev/null
-hd hearth-h1 m1 guidelines --circle "$CIRCLE" --accept >/dev/null
+hd hearth-h1 m1 guidelines accept --circle "$CIRCLE" >/dev/null
 relayed() { hd hearth-h1 m1 circle list --json | grep -q p2p-circuit; }
 wait_for 60 "member 1 to hold a relay reservation on the mailbox" relayed
 say "member 1 joined from behind NAT 1 and reserved a relay slot on the mailbox"
@@ -206,7 +206,7 @@ for attempt in 1 2 3 4 5; do
 	sleep 2
 done
 [ "$joined" = "$CIRCLE" ] || fail "member 2 could not join through member 1's invite"
-hd hearth-h2 m2 guidelines --circle "$CIRCLE" --accept >/dev/null
+hd hearth-h2 m2 guidelines accept --circle "$CIRCLE" >/dev/null
 say "member 2 joined from behind NAT 2 with member 1's invite (through the mailbox's relay)"
 
 online() { hd "$1" "$2" members --circle "$CIRCLE" --json | grep -F "\"nick\":\"$3\"" | grep -q '"online":true'; }
