@@ -46,7 +46,7 @@ type benchCmd struct {
 	Burst     int           `default:"2000" hidden:"" help:"Messages in the burst, per arm."`
 	BurstWait time.Duration `name:"burst-wait" default:"10s" hidden:"" help:"How long a burst may take to arrive."`
 	Warm      int           `default:"20" hidden:"" help:"Warm-up messages per arm."`
-	Catchup   int           `default:"2000" hidden:"" help:"Messages a returning member catches up on."`
+	Catchup   int           `default:"10000" hidden:"" help:"Messages a returning member catches up on."`
 	StepTime  float64       `name:"step-seconds" default:"2" hidden:"" help:"Length of each step of the rate search, in seconds."`
 	MaxRate   int           `name:"max-rate" default:"3200" hidden:"" help:"Highest rate the rate search tries."`
 	ServeBin  string        `name:"serve-bin" hidden:"" type:"existingfile" help:"The hearthd whose serve is measured (default: this program)."`
