@@ -70,9 +70,11 @@ created, invited and joined through the app package; a delivery is a post
 reaching one member's event stream (sealed, signed, gossiped, validated,
 opened, verified and stored on the way). The baseline arm is --peers
 p2p nodes with the same host setup that accept every message and do nothing
-else. The arms alternate: in the steady phase each tick posts once through
-Hearth, waits half a tick (so the Hearth arm's deferred writes settle), then
-publishes once on the baseline.
+else. The arms alternate in the steady phase: one second of posts at the
+steady rate through Hearth, then one second of messages on the baseline, and
+so on, so that each arm runs at the stated rate (not both at once, which
+would load the machine with twice the rate) and both meet the same machine
+conditions over the run.
 
 Prints one JSON object on stdout:
   peers                       --peers
@@ -481,9 +483,9 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 		return err
 	}
 
-	// Steady phase, both arms interleaved.
+	// Steady phase, the arms alternating second by second.
 	ticks := max(1, int(c.Seconds*float64(c.Rate)))
-	if err := c.steady(ctx, "s", ticks, hearthArm, baseArm); err != nil {
+	if err := c.steadyWindows(ctx, "s", ticks, hearthArm, baseArm); err != nil {
 		return err
 	}
 	hl, bl := hearthArm.tr.latencies(), baseArm.tr.latencies()
@@ -693,6 +695,43 @@ func (c *benchCmd) maxFullRate(ctx context.Context, a *arm) (float64, error) {
 func (c *benchCmd) steady(ctx context.Context, prefix string, ticks int, arms ...*arm) error {
 	_, err := c.steadyAt(ctx, prefix, c.Rate, ticks, 5*time.Second, arms...)
 	return err
+}
+
+// steadyWindows sends ticks messages on each arm at c.Rate a second, the
+// arms taking turns a second at a time, then waits for stragglers (at most
+// 5 s). The deliveries of every window count.
+func (c *benchCmd) steadyWindows(ctx context.Context, prefix string, ticks int, arms ...*arm) error {
+	for _, a := range arms {
+		a.tr.reset()
+	}
+	window := max(1, c.Rate) // ticks in one second
+	period := time.Second / time.Duration(c.Rate)
+	start := time.Now()
+	at := start
+	for first := 0; first < ticks; first += window {
+		for _, a := range arms {
+			for i := first; i < min(first+window, ticks); i++ {
+				if d := time.Until(at); d > 0 {
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(d):
+					}
+				}
+				if err := a.post(ctx, fmt.Sprintf("%s%d", prefix, i)); err != nil {
+					return fmt.Errorf("bench: steady phase: %w", err)
+				}
+				at = at.Add(period)
+			}
+		}
+	}
+	want := ticks * (c.Peers - 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for _, a := range arms {
+		a.tr.waitFor(ctx, want, deadline)
+	}
+	time.Sleep(settleTime)
+	return ctx.Err()
 }
 
 // steadyAt is steady at a given rate, waiting at most grace for stragglers;
