@@ -393,13 +393,19 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		return nil, err
 	}
 	resp, err := c.welcomeLocked(pub)
+	var out []byte
+	if err == nil {
+		// Under mu: the response shares the roster's records, which a
+		// presence record received meanwhile would change.
+		out, err = proto.Marshal(resp)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	c.send(ctx, joined, commit)
 	c.pushSync()
-	return proto.Marshal(resp)
+	return out, nil
 }
 
 // pushSync runs a catch-up round with every connected member at once, so
