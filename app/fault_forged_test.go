@@ -10,6 +10,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -547,4 +548,66 @@ func TestFaultTwoCommitsOneWinner(t *testing.T) {
 			t.Errorf("member %d: a post under the losing key: got verdict %v, want accept", i, v)
 		}
 	}
+}
+
+// The same hostile records sent for real: the forger's own node publishes
+// them on the circle's gossip topic (its own validator waves its publishes
+// through). Every other member refuses each on receipt and counts it, and
+// the circle keeps working.
+func TestFaultForgedOverGossip(t *testing.T) {
+	ctx := context.Background()
+	id, a, b, c := circleOfThree(t)
+	waitFor(t, "B connected to A and C", func() bool {
+		ms, _ := b.h.Members(id)
+		online := 0
+		for _, m := range ms {
+			if m.Online {
+				online++
+			}
+		}
+		return online == 3
+	})
+	f := forgerOf(t, b, id)
+	bc, _ := b.h.circle(id)
+	bc.mu.Lock()
+	node, topic := bc.node, bc.epochs[bc.state.Epoch].topic
+	bc.mu.Unlock()
+	honest := []*testMember{a, c}
+	before := map[*testMember]string{}
+	for _, m := range honest {
+		before[m] = snapshot(t, m, id)
+	}
+	cID := memberID(t, c, id)
+	aID := memberID(t, a, id)
+	f.seq += 100 // past anything B's own node sends meanwhile
+	// Gossip reaches a peer once it knows the peer's subscription: fresh
+	// copies are sent until every member has refused one of each kind.
+	refusedAll := func(m *testMember) bool {
+		n := m.h.Counters()
+		return n["refused_unauthorised"] >= 1 && n["refused_forged"] >= 1 && n["refused_malformed"] >= 1
+	}
+	for round := 0; !refusedAll(a) || !refusedAll(c); round++ {
+		if round == 120 {
+			t.Fatalf("not every hostile record was refused: A %v, C %v", a.h.Counters(), c.h.Counters())
+		}
+		for _, env := range [][]byte{
+			f.next(envelope.Kind_KIND_MEMBER_REMOVED, &record.MemberRemoved{Member: cID[:]}),
+			f.impersonate(aID, uint64(1_000+round), "words put in A's mouth"),
+			{1, 1, 0, byte(round)},
+		} {
+			if err := node.Publish(ctx, topic, env); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for i, m := range honest {
+		if got := snapshot(t, m, id); got != before[m] {
+			t.Errorf("member %d changed:\ngot  %s\nwant %s", i, got, before[m])
+		}
+	}
+	if _, err := a.h.Post(ctx, id, PostOptions{Text: "still here for each other"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "C to read A's post", func() bool { return hasAll(c.texts(id), "still here for each other") })
 }

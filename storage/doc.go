@@ -27,7 +27,10 @@
 // 100,000 entries: about 70 MB resident once open (25 MiB of Go heap), and
 // about 290 MB at the peak of writing all of it in one go.
 // Entries and key-value writes marked durable call Badger's Sync after
-// commit.
+// commit. Every write first checks the free space on the store's disk and is
+// refused with ErrDiskFull (wrapping ENOSPC) below 64 MiB: Badger writes its
+// memtable logs and tables through memory maps, and a mapped write the disk
+// has no room for is a SIGBUS that ends the process.
 //
 // Every table is verified when the store opens and every block when it is
 // read. The whole-table check runs in Open's own goroutine, through Badger's
