@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/hearth-circles/hearth/app"
@@ -34,6 +35,10 @@ const (
 	textCWToggle      = "Content warning"
 	textOffline       = "offline — your posts will go out when you reconnect"
 	textShowMembers   = "Members"
+	textReply         = "Reply"
+	textReplyingTo    = "Replying to "
+	textCancelReply   = "Not a reply"
+	textEarlierPost   = "an earlier message"
 )
 
 var scopeChoices = []string{textScopeCircle, textScopeFuture, textScopeResource}
@@ -89,24 +94,29 @@ type chatView struct {
 	bottomOffset float32
 	steady       int // keepBottom calls in a row that found the bottom unmoved
 
-	title   *widget.Label
-	conn    *widget.Label
-	list    *widget.List
+	title *widget.Label
+	conn  *widget.Label
+	list  *widget.List
 	// members is the members panel, shown beside the history on demand.
 	members     *membersPanel
 	membersBtn  *widget.Button
 	membersSide *fyne.Container
-	earlier *widget.Button
-	invite  *widget.Button
+	earlier     *widget.Button
+	invite      *widget.Button
 	// inviting is the invite dialog last opened, kept for tests.
 	inviting *inviteDialog
 
-	entry   *composer
-	scope   *widget.Select
-	cwCheck *widget.Check
-	cwEntry *widget.Entry
-	send    *widget.Button
-	status  *widget.Label
+	entry *composer
+	// replyTo is the post the next one answers ("" for none), shown above
+	// the composer in replyBar.
+	replyTo    string
+	replyLabel *widget.Label
+	replyBar   *fyne.Container
+	scope      *widget.Select
+	cwCheck    *widget.Check
+	cwEntry    *widget.Entry
+	send       *widget.Button
+	status     *widget.Label
 
 	content fyne.CanvasObject
 }
@@ -143,6 +153,11 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.status = widget.NewLabel("")
 	c.status.Wrapping = fyne.TextWrapWord
 	c.status.Hide()
+	c.replyLabel = widget.NewLabel("")
+	c.replyLabel.Truncation = fyne.TextTruncateEllipsis
+	c.replyLabel.Importance = widget.LowImportance
+	c.replyBar = container.NewBorder(nil, nil, nil, widget.NewButton(textCancelReply, func() { c.setReply("") }), c.replyLabel)
+	c.replyBar.Hide()
 
 	c.membersBtn = widget.NewButton(textShowMembers, c.toggleMembers)
 	c.membersSide = container.NewStack()
@@ -150,7 +165,7 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 
 	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.membersBtn, c.invite), container.NewVBox(c.title, c.conn))
 	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
-	bottom := container.NewVBox(c.status, c.entry, options)
+	bottom := container.NewVBox(c.status, c.replyBar, c.entry, options)
 	history := container.NewBorder(c.earlier, nil, nil, nil, c.list)
 	c.content = container.NewBorder(header, bottom, nil, c.membersSide, history)
 	c.setInfo(info)
@@ -315,7 +330,7 @@ func (c *chatView) submit() {
 	if strings.TrimSpace(text) == "" {
 		return
 	}
-	opt := app.PostOptions{Text: text, Scope: scopeOf(c.scope.Selected)}
+	opt := app.PostOptions{Text: text, Scope: scopeOf(c.scope.Selected), ReplyTo: c.replyTo}
 	if c.cwCheck.Checked {
 		opt.ContentWarning = strings.TrimSpace(c.cwEntry.Text)
 	}
@@ -345,6 +360,7 @@ func (c *chatView) submit() {
 			// Consent is given post by post: back to the narrowest scope.
 			c.scope.SetSelected(textScopeCircle)
 			c.cwEntry.SetText("")
+			c.setReply("")
 			c.add(msg)
 		})
 	})
@@ -362,8 +378,9 @@ func (c *chatView) fail(text string) {
 	c.status.Show()
 }
 
-// A row: header (pseudonym, time, scope badge), content warning with its
-// Show button, then the text.
+// A row: header (pseudonym, time, scope badge), the first line of the post
+// it answers, content warning with its Show button, the text, then the
+// reactions and Reply.
 func newRow() fyne.CanvasObject {
 	nick := canvas.NewText("", color.Black)
 	nick.TextStyle.Bold = true
@@ -372,13 +389,57 @@ func newRow() fyne.CanvasObject {
 	badge := widget.NewLabel("")
 	badge.Importance = widget.WarningImportance
 	header := container.NewHBox(container.NewCenter(nick), when, badge)
+	quote := widget.NewLabel("")
+	quote.Truncation = fyne.TextTruncateEllipsis
+	quote.Importance = widget.LowImportance
+	quote.TextStyle.Italic = true
 	cw := widget.NewLabel("")
 	cw.Wrapping = fyne.TextWrapWord
 	show := widget.NewButton(textShow, nil)
 	cwRow := container.NewBorder(nil, nil, nil, show, cw)
 	text := widget.NewLabel("")
 	text.Wrapping = fyne.TextWrapWord
-	return container.NewVBox(header, cwRow, text)
+	actions := container.NewHBox()
+	for range app.Reactions {
+		b := widget.NewButton("", nil)
+		b.Importance = widget.LowImportance
+		actions.Add(b)
+	}
+	reply := widget.NewButton(textReply, nil)
+	reply.Importance = widget.LowImportance
+	actions.Add(reply)
+	return container.NewVBox(header, quote, cwRow, text, actions)
+}
+
+// reactionText is a reaction button's label: the words, and how many gave
+// them.
+func reactionText(r string, n int) string {
+	if n == 0 {
+		return r
+	}
+	return fmt.Sprintf("%s · %d", r, n)
+}
+
+// firstLine is the start of a text, for a quote.
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i]) + " …"
+	}
+	return s
+}
+
+// quoteOf is the line that shows which post a reply answers.
+func (c *chatView) quoteOf(id string) string {
+	for i := len(c.msgs) - 1; i >= 0; i-- {
+		if m := c.msgs[i]; m.ID == id {
+			if m.ContentWarning != "" {
+				return textReplyingTo + m.AuthorNick + " (content warning: " + m.ContentWarning + ")"
+			}
+			return textReplyingTo + m.AuthorNick + ": " + firstLine(m.Text)
+		}
+	}
+	return textReplyingTo + textEarlierPost
 }
 
 func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
@@ -394,13 +455,16 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	nick := header.Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
 	when := header.Objects[1].(*widget.Label)
 	badge := header.Objects[2].(*widget.Label)
-	cwRow := row.Objects[1].(*fyne.Container)
+	quote := row.Objects[1].(*widget.Label)
+	cwRow := row.Objects[2].(*fyne.Container)
 	cw := cwRow.Objects[0].(*widget.Label)
 	show := cwRow.Objects[1].(*widget.Button)
-	text := row.Objects[2].(*widget.Label)
+	text := row.Objects[3].(*widget.Label)
+	actions := row.Objects[4].(*fyne.Container)
 
 	nick.Text = msg.AuthorNick
 	nick.Color = memberColor(msg.Author)
+	nick.TextSize = theme.TextSize()
 	nick.Refresh()
 	when.SetText(msg.SentAt.Local().Format("Jan 2 15:04"))
 	if b := scopeBadge(msg.Scope); b != "" {
@@ -408,6 +472,12 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		badge.Show()
 	} else {
 		badge.Hide()
+	}
+	if msg.ReplyTo != "" {
+		quote.SetText(c.quoteOf(msg.ReplyTo))
+		quote.Show()
+	} else {
+		quote.Hide()
 	}
 
 	body := msg.Text
@@ -424,6 +494,7 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 			show.SetText(textHide)
 		}
 		show.OnTapped = func() {
+			c.active()
 			c.revealed[msg.ID] = !c.revealed[msg.ID]
 			c.list.RefreshItem(id)
 			c.list.ScrollTo(id)
@@ -434,6 +505,24 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		text.Hidden = false
 	}
 	text.SetText(body)
+
+	if msg.Kind == "post" || msg.Kind == "resource" {
+		for i, r := range app.Reactions {
+			b := actions.Objects[i].(*widget.Button)
+			b.SetText(reactionText(r, msg.Reactions[r]))
+			b.Importance = widget.LowImportance
+			if msg.MyReaction == r {
+				b.Importance = widget.HighImportance
+			}
+			b.OnTapped = func() { c.react(msg.ID, r) }
+			b.Refresh()
+		}
+		reply := actions.Objects[len(app.Reactions)].(*widget.Button)
+		reply.OnTapped = func() { c.setReply(msg.ID) }
+		actions.Show()
+	} else {
+		actions.Hide()
+	}
 	row.Refresh()
 
 	// Wrapped text is as tall as the width it is given: measure at the
@@ -457,22 +546,115 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 }
 
+// setReply makes the next post answer the post id ("" for none).
+func (c *chatView) setReply(id string) {
+	c.active()
+	c.replyTo = id
+	if id == "" {
+		c.replyBar.Hide()
+		return
+	}
+	c.replyLabel.SetText(c.quoteOf(id))
+	c.replyBar.Show()
+	c.win.Canvas().Focus(c.entry)
+}
+
+// react gives the post id the reaction r, or takes this member's back if
+// it is already r.
+func (c *chatView) react(id, r string) {
+	c.active()
+	for _, m := range c.msgs {
+		if m.ID == id && m.MyReaction == r {
+			r = ""
+		}
+	}
+	circle := c.id
+	c.opt.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), coreTimeout)
+		err := c.core.React(ctx, circle, id, r)
+		cancel()
+		c.opt.Do(func() {
+			if err != nil {
+				c.fail(fmt.Sprintf("Could not react: %v", err))
+				return
+			}
+			c.update(id)
+		})
+	})
+}
+
+// update reads the post id again (its reactions changed, or it was hidden
+// or withdrawn) if it is on show.
+func (c *chatView) update(id string) {
+	i := -1
+	for j, m := range c.msgs {
+		if m.ID == id {
+			i = j
+		}
+	}
+	if i < 0 {
+		return
+	}
+	next := ""
+	if i+1 < len(c.msgs) {
+		next = c.msgs[i+1].Cursor
+	}
+	page, err := c.core.History(c.id, next, 1)
+	if err != nil {
+		c.fail(fmt.Sprintf("Could not read the history: %v", err))
+		return
+	}
+	if len(page) == 1 && page[0].ID == id {
+		c.msgs[i] = page[0]
+		c.list.RefreshItem(i)
+		return
+	}
+	// Withdrawn by its author: gone from the history.
+	c.msgs = append(c.msgs[:i], c.msgs[i+1:]...)
+	c.heights = map[int]float32{}
+	c.list.Refresh()
+}
+
 // kindText describes a record that is not a post.
 func kindText(msg app.Message) string {
 	switch msg.Kind {
 	case "joined":
-		return "joined the circle"
+		return msg.Text + " joined the circle"
 	case "left":
 		return "left the circle"
 	case "removed":
-		return "was removed from the circle"
+		return msg.Text + " was removed from the circle"
+	case "hidden":
+		if msg.HiddenReason != "" {
+			return "A facilitator hid this post: " + msg.HiddenReason
+		}
+		return "A facilitator hid this post"
 	case "guidelines":
-		return "set the circle's guidelines: " + msg.Text
+		return guidelinesSummary(msg.Text)
 	}
 	if msg.Text != "" {
 		return msg.Text
 	}
 	return msg.Kind
+}
+
+// guidelinesSummary stands for the guidelines in the history: their first
+// line as plain words (the guidelines are markdown, and read in full in
+// their own dialog).
+func guidelinesSummary(text string) string {
+	first := ""
+	for line := range strings.SplitSeq(text, "\n") {
+		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#>*-+ "))
+		line = strings.NewReplacer("**", "", "__", "", "`", "").Replace(line)
+		if line != "" {
+			first = line
+			break
+		}
+	}
+	if first == "" {
+		return "set the circle's guidelines"
+	}
+	return "set the circle's guidelines: “" + first + "”"
 }
 
 // memberColor is a stable colour for a member, from their id, dark enough

@@ -43,13 +43,13 @@ type Main struct {
 	selected int // index in circles; -1 when none
 	// unread counts the messages that arrived in each circle while another
 	// was on show, since the vault was unlocked.
-	unread map[app.CircleID]int
-	list     *widget.List
-	chat     *chatView
-	agree    *widget.Button // the guidelines dialog's accept, while shown
-	right    *fyne.Container
-	content  fyne.CanvasObject
-	closed   bool // UI goroutine only
+	unread  map[app.CircleID]int
+	list    *widget.List
+	chat    *chatView
+	agree   *widget.Button // the guidelines dialog's accept, while shown
+	right   *fyne.Container
+	content fyne.CanvasObject
+	closed  bool // UI goroutine only
 
 	newButton, joinButton, settingsButton *widget.Button
 
@@ -227,6 +227,12 @@ func (m *Main) handle(e app.Event) {
 			m.unread[e.Circle]++
 			m.list.Refresh()
 			m.notify(e.Circle, *e.Message)
+		}
+		return
+	}
+	if e.Kind == app.EventUpdated {
+		if e.Message != nil && m.chat != nil && m.chat.id == e.Circle {
+			m.chat.update(e.Message.ID)
 		}
 		return
 	}

@@ -474,8 +474,8 @@ func TestContentWarningCollapsed(t *testing.T) {
 	}
 
 	row := newRow().(*fyne.Container)
-	text := row.Objects[2].(*widget.Label)
-	show := row.Objects[1].(*fyne.Container).Objects[1].(*widget.Button)
+	text := row.Objects[3].(*widget.Label)
+	show := row.Objects[2].(*fyne.Container).Objects[1].(*widget.Button)
 	for i, want := range []bool{true, false, true} { // hidden, shown, hidden again
 		c.updateRow(last, row)
 		if got := text.Hidden; got != want {
