@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -388,7 +389,7 @@ func newRow() fyne.CanvasObject {
 	when.Importance = widget.LowImportance
 	badge := widget.NewLabel("")
 	badge.Importance = widget.WarningImportance
-	header := container.NewHBox(container.NewCenter(nick), when, badge)
+	header := container.NewHBox(container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding()/2, 0), container.NewCenter(nick)), when, badge)
 	quote := widget.NewLabel("")
 	quote.Truncation = fyne.TextTruncateEllipsis
 	quote.Importance = widget.LowImportance
@@ -452,7 +453,7 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	msg := c.msgs[id]
 	row := o.(*fyne.Container)
 	header := row.Objects[0].(*fyne.Container)
-	nick := header.Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
+	nick := header.Objects[0].(*fyne.Container).Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
 	when := header.Objects[1].(*widget.Label)
 	badge := header.Objects[2].(*widget.Label)
 	quote := row.Objects[1].(*widget.Label)

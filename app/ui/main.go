@@ -89,8 +89,8 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 		func() fyne.CanvasObject {
 			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 			name.Truncation = fyne.TextTruncateEllipsis
+			// Medium, not low: it must stay readable on the selection colour.
 			online := widget.NewLabel("")
-			online.Importance = widget.LowImportance
 			unread := widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 			unread.Importance = widget.HighImportance
 			return container.NewVBox(container.NewBorder(nil, nil, nil, unread, name), online)

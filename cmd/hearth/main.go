@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -16,9 +17,18 @@ import (
 // appID is the application id of FyneApp.toml; a test keeps them equal.
 const appID = "org.hearth.app"
 
+// memoryLimit is the Go runtime's soft memory limit, unless $GOMEMLIMIT
+// sets another.
+const memoryLimit = 96 << 20
+
 func main() {
 	home := flag.String("home", "", "directory that holds the vault (default $XDG_DATA_HOME/hearth or ~/.local/share/hearth)")
 	flag.Parse()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Collect garbage sooner rather than grow: a desktop app shares the
+		// machine. A soft limit; the heap may pass it when it must.
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	if *home == "" {
 		dir, err := defaultHome()
 		if err != nil {

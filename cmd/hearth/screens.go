@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 	"unicode/utf8"
 
@@ -78,6 +79,9 @@ type screens struct {
 	after      func(d time.Duration, f func())
 	do         func(f func())
 	now        func() time.Time
+
+	// timing, when asked for, reports how long unlocking took.
+	timing *timing
 }
 
 func newScreens(win fyne.Window, home string) *screens {
@@ -90,8 +94,9 @@ func newScreens(win fyne.Window, home string) *screens {
 		after: func(d time.Duration, f func()) {
 			time.AfterFunc(d, func() { fyne.Do(f) })
 		},
-		do:  fyne.Do,
-		now: time.Now,
+		do:     fyne.Do,
+		now:    time.Now,
+		timing: newTiming(),
 	}
 }
 
@@ -196,8 +201,10 @@ func (s *screens) submitUnlock() {
 	pass := s.pass.Text
 	s.busy(textUnlocking)
 	home := s.home
+	s.timing.start()
 	s.background(func() {
 		v, err := s.unlock(home, []byte(pass))
+		s.timing.unlocked()
 		fyne.Do(func() { s.unlocked(v, err) })
 	})
 }
@@ -208,6 +215,8 @@ func (s *screens) unlocked(v *hearth.Vault, err error) {
 		s.failures = 0
 		s.vault = v
 		s.showCircles()
+		// The key derivation's 64 MiB are garbage now: give them back.
+		s.background(debug.FreeOSMemory)
 	case errors.Is(err, hearth.ErrWrongPassphrase):
 		s.failures++
 		s.pass.SetText("")
@@ -264,6 +273,13 @@ func (s *screens) showCircles() {
 		c.SetOnKeyDown(func(*fyne.KeyEvent) { s.touch() })
 	}
 	s.watchIdle(s.session)
+	if s.timing != nil {
+		// Capture draws the whole window: the figure includes a full frame.
+		s.do(func() {
+			s.win.Canvas().Capture()
+			s.timing.shown()
+		})
+	}
 
 	s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), onlineTimeout)
