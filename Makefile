@@ -46,7 +46,7 @@ define apt_install
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 endef
 
-.PHONY: help deps deps-screens build test run package clean
+.PHONY: help deps deps-screens build test run package screenshots clean
 
 help: ## list the targets
 	@echo "Hearth: make <target>"
@@ -104,6 +104,9 @@ package: deps ## build build/Hearth.tar.xz, a Linux package (binary, .desktop fi
 		--executable "$(CURDIR)/$(PKG_STAGE)/hearth" --icon "$(CURDIR)/assets/icon.png"
 	@rm -rf $(PKG_STAGE)
 	@ls -l $(BUILD)/*.tar.xz
+
+screenshots: deps-screens build ## run the real app under Xvfb on a demo circle (two hearthd members on loopback) and write PNGs into build/screenshots/
+	$(FYNE_ENV) scripts/screenshots.sh
 
 clean: ## remove build/
 	rm -rf $(BUILD)

@@ -132,6 +132,8 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.invite = widget.NewButton(textInvite, func() { c.inviting = showInvite(c.win, c.core, c.opt, c.id) })
 	c.earlier = widget.NewButton(textEarlier, c.loadEarlier)
 	c.list = widget.NewList(func() int { return len(c.msgs) }, newRow, c.updateRow)
+	// Rows are read, not chosen: no selection colour on a tap.
+	c.list.OnSelected = func(id widget.ListItemID) { c.list.Unselect(id) }
 
 	c.entry = newComposer(c.submit)
 	c.entry.onKey = c.active
@@ -167,7 +169,8 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	header := container.NewBorder(nil, nil, nil, container.NewHBox(c.membersBtn, c.invite), container.NewVBox(c.title, c.conn))
 	options := container.NewBorder(nil, nil, container.NewHBox(sized(c.scope, 290), c.cwCheck), c.send, c.cwEntry)
 	bottom := container.NewVBox(c.status, c.replyBar, c.entry, options)
-	history := container.NewBorder(c.earlier, nil, nil, nil, c.list)
+	history := container.NewBorder(c.earlier, nil, nil, nil,
+		container.New(&widthWatch{changed: func() { c.opt.Do(c.relayout) }}, c.list))
 	c.content = container.NewBorder(header, bottom, nil, c.membersSide, history)
 	c.setInfo(info)
 	c.loadLatest()
@@ -379,9 +382,9 @@ func (c *chatView) fail(text string) {
 	c.status.Show()
 }
 
-// A row: header (pseudonym, time, scope badge), the first line of the post
-// it answers, content warning with its Show button, the text, then the
-// reactions and Reply.
+// A row: header (pseudonym, time, scope badge) with the reactions and Reply
+// at its right, the first line of the post it answers, content warning with
+// its Show button, then the text.
 func newRow() fyne.CanvasObject {
 	nick := canvas.NewText("", color.Black)
 	nick.TextStyle.Bold = true
@@ -409,7 +412,11 @@ func newRow() fyne.CanvasObject {
 	reply := widget.NewButton(textReply, nil)
 	reply.Importance = widget.LowImportance
 	actions.Add(reply)
-	return container.NewVBox(header, quote, cwRow, text, actions)
+	// The actions sit at the header's right when the row is wide enough,
+	// else on a line of their own under the text (see placeActions).
+	right, below := container.NewStack(actions), container.NewStack()
+	below.Hide()
+	return container.NewVBox(container.NewBorder(nil, nil, header, right), quote, cwRow, text, below)
 }
 
 // reactionText is a reaction button's label: the words, and how many gave
@@ -452,7 +459,8 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	msg := c.msgs[id]
 	row := o.(*fyne.Container)
-	header := row.Objects[0].(*fyne.Container)
+	top := row.Objects[0].(*fyne.Container)
+	header := top.Objects[0].(*fyne.Container)
 	nick := header.Objects[0].(*fyne.Container).Objects[0].(*fyne.Container).Objects[0].(*canvas.Text)
 	when := header.Objects[1].(*widget.Label)
 	badge := header.Objects[2].(*widget.Label)
@@ -461,7 +469,9 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	cw := cwRow.Objects[0].(*widget.Label)
 	show := cwRow.Objects[1].(*widget.Button)
 	text := row.Objects[3].(*widget.Label)
-	actions := row.Objects[4].(*fyne.Container)
+	right := top.Objects[1].(*fyne.Container)
+	below := row.Objects[4].(*fyne.Container)
+	actions := placeActions(header, right, below, c.list.Size().Width)
 
 	nick.Text = msg.AuthorNick
 	nick.Color = memberColor(msg.Author)
@@ -545,6 +555,69 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id == 0 && c.ready && !c.follow && c.cursor != "" && !c.loading {
 		c.opt.Do(c.loadEarlier)
 	}
+}
+
+// placeActions puts a row's reaction buttons beside its header if both fit
+// in width, else under the text, and returns them.
+func placeActions(header, right, below *fyne.Container, width float32) *fyne.Container {
+	var actions *fyne.Container
+	if len(right.Objects) > 0 {
+		actions = right.Objects[0].(*fyne.Container)
+	} else {
+		actions = below.Objects[0].(*fyne.Container)
+	}
+	fits := width <= 0 || header.MinSize().Width+actions.MinSize().Width+2*theme.Padding() <= width
+	if fits && len(right.Objects) == 0 {
+		below.Objects = nil
+		below.Hide()
+		right.Objects = []fyne.CanvasObject{actions}
+		right.Refresh()
+	} else if !fits && len(below.Objects) == 0 {
+		right.Objects = nil
+		right.Refresh()
+		below.Objects = []fyne.CanvasObject{actions}
+		below.Show()
+	}
+	return actions
+}
+
+// widthWatch lays out one object over all its space and calls changed
+// when its width changes, since wrapped rows then change height.
+type widthWatch struct {
+	width   float32
+	changed func()
+}
+
+func (w *widthWatch) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+	if size.Width != w.width {
+		first := w.width == 0
+		w.width = size.Width
+		if !first {
+			w.changed()
+		}
+	}
+}
+
+func (w *widthWatch) MinSize(objects []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objects {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+// relayout measures every row again, after the history's width changed.
+func (c *chatView) relayout() {
+	if c.atBottom() {
+		c.follow = true
+	}
+	c.heights = map[int]float32{}
+	c.list.Refresh()
+	c.scrollBottom()
 }
 
 // setReply makes the next post answer the post id ("" for none).

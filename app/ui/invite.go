@@ -77,7 +77,7 @@ func showInvite(win fyne.Window, core Core, opt Options, id app.CircleID) *invit
 	d.code.Hide()
 	d.qr = canvas.NewImageFromResource(nil)
 	d.qr.FillMode = canvas.ImageFillContain
-	d.qr.SetMinSize(fyne.NewSize(220, 220))
+	d.qr.SetMinSize(fyne.NewSize(180, 180))
 	d.qr.Hide()
 	d.status = widget.NewLabel("")
 	d.status.Wrapping = fyne.TextWrapWord

@@ -50,7 +50,6 @@ func newMembersPanel(core Core, id app.CircleID) *membersPanel {
 			nick := canvas.NewText("", theme.Color(theme.ColorNameForeground))
 			nick.TextStyle.Bold = true
 			detail := widget.NewLabel("")
-			detail.Importance = widget.LowImportance
 			return container.NewHBox(container.NewCenter(dotBox), container.NewCenter(nick), detail)
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {

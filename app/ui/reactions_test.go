@@ -18,6 +18,15 @@ func rowOf(c *chatView, i int) *fyne.Container {
 	return row
 }
 
+// rowActions is a row's reaction and Reply buttons.
+func rowActions(row *fyne.Container) *fyne.Container {
+	right := row.Objects[0].(*fyne.Container).Objects[1].(*fyne.Container)
+	if len(right.Objects) == 0 {
+		right = row.Objects[4].(*fyne.Container)
+	}
+	return right.Objects[0].(*fyne.Container)
+}
+
 func indexOf(c *chatView, id string) int {
 	for i, m := range c.msgs {
 		if m.ID == id {
@@ -45,7 +54,7 @@ func TestReactionsShowCounts(t *testing.T) {
 	c := h.m.chat
 	h.until("the reaction counted", func() bool { return c.msgs[indexOf(c, msg.ID)].Reactions["Sending strength"] == 1 })
 	row := rowOf(c, indexOf(c, msg.ID))
-	actions := row.Objects[4].(*fyne.Container)
+	actions := rowActions(row)
 	strength := actions.Objects[2].(*widget.Button)
 	if got, want := strength.Text, "Sending strength · 1"; got != want {
 		t.Errorf("reaction button: got %q, want %q", got, want)
@@ -58,7 +67,7 @@ func TestReactionsShowCounts(t *testing.T) {
 		t.Fatalf("after tapping I hear you: got %v (mine %q), want one, mine", m.Reactions, m.MyReaction)
 	}
 	row = rowOf(c, indexOf(c, msg.ID))
-	hear := row.Objects[4].(*fyne.Container).Objects[0].(*widget.Button)
+	hear := rowActions(row).Objects[0].(*widget.Button)
 	if got, want := hear.Text, "I hear you · 1"; got != want || hear.Importance != widget.HighImportance {
 		t.Errorf("own reaction button: got %q (importance %v), want %q, high", got, hear.Importance, want)
 	}
@@ -80,7 +89,7 @@ func TestReplyShowsQuote(t *testing.T) {
 	}
 	h.until("the post on show", func() bool { return indexOf(c, first.ID) >= 0 })
 	row := rowOf(c, indexOf(c, first.ID))
-	test.Tap(row.Objects[4].(*fyne.Container).Objects[len(app.Reactions)].(*widget.Button)) // Reply
+	test.Tap(rowActions(row).Objects[len(app.Reactions)].(*widget.Button)) // Reply
 	if !c.replyBar.Visible() || c.replyTo != first.ID {
 		t.Fatalf("after Reply: got bar %v, reply to %q; want shown, %q", c.replyBar.Visible(), c.replyTo, first.ID)
 	}

@@ -38,6 +38,10 @@ func main() {
 		*home = dir
 	}
 
+	if abs, err := filepath.Abs(*home); err == nil {
+		*home = abs // the settings show where the data lives
+	}
+
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow("Hearth")
