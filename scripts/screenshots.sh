@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=(unlock chat members invite join settings)
+STEPS=(unlock chat members invite join settings light chat-light)
 
 OUT=build/screenshots
 DEMO=build/screens-demo
@@ -120,7 +120,15 @@ unlock() {
 lock() { key ctrl+l; sleep 1; }
 
 step_unlock() { :; } # the locked screen as it starts
-step_chat() { :; } # the circle as it opens: the latest messages
+# The history scrolled up a little, so that posts of every scope show.
+step_chat() { xdotool mousemove 600 350 click --repeat 5 --delay 50 4; }
+# The settings with the light theme chosen (it stays chosen: it is saved).
+step_light() {
+	key ctrl+comma
+	sleep 1
+	click 400 160 # Light
+}
+step_chat-light() { step_chat; }
 step_members() { key ctrl+m; }
 step_invite() {
 	key ctrl+i

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image/color"
+	"math"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -158,7 +159,6 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c.status.Hide()
 	c.replyLabel = widget.NewLabel("")
 	c.replyLabel.Truncation = fyne.TextTruncateEllipsis
-	c.replyLabel.Importance = widget.LowImportance
 	c.replyBar = container.NewBorder(nil, nil, nil, widget.NewButton(textCancelReply, func() { c.setReply("") }), c.replyLabel)
 	c.replyBar.Hide()
 
@@ -181,11 +181,8 @@ func (c *chatView) setInfo(info app.CircleInfo) {
 	c.info = info
 	c.title.SetText(info.Name + " — you are " + info.Nick)
 	c.conn.SetText(connectionText(info))
-	if info.Online == 0 {
-		c.conn.Importance = widget.WarningImportance
-	} else {
-		c.conn.Importance = widget.SuccessImportance
-	}
+	// Plain foreground colour: readable on either theme; offline in bold.
+	c.conn.TextStyle.Bold = info.Online == 0
 	c.conn.Refresh()
 	if c.members != nil && c.membersSide.Visible() {
 		c.members.refresh()
@@ -389,13 +386,11 @@ func newRow() fyne.CanvasObject {
 	nick := canvas.NewText("", color.Black)
 	nick.TextStyle.Bold = true
 	when := widget.NewLabel("")
-	when.Importance = widget.LowImportance
 	badge := widget.NewLabel("")
-	badge.Importance = widget.WarningImportance
+	badge.Importance = widget.HighImportance
 	header := container.NewHBox(container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding()/2, 0), container.NewCenter(nick)), when, badge)
 	quote := widget.NewLabel("")
 	quote.Truncation = fyne.TextTruncateEllipsis
-	quote.Importance = widget.LowImportance
 	quote.TextStyle.Italic = true
 	cw := widget.NewLabel("")
 	cw.Wrapping = fyne.TextWrapWord
@@ -737,8 +732,48 @@ func memberColor(id app.MemberID) color.Color {
 	h := fnv.New32a()
 	h.Write(id[:])
 	hue := float64(h.Sum32()%360) / 360
-	r, g, b := hslToRGB(hue, 0.6, 0.5)
-	return color.NRGBA{R: r, G: g, B: b, A: 0xff}
+	// Start from a middle lightness and move away from the background's
+	// until the pseudonym reads at 4.5:1 (WCAG AA) or better.
+	bg := theme.Color(theme.ColorNameBackground)
+	light, step := 0.45, -0.03
+	if darkBackground() {
+		light, step = 0.62, 0.03
+	}
+	for {
+		r, g, b := hslToRGB(hue, 0.65, light)
+		c := color.NRGBA{R: r, G: g, B: b, A: 0xff}
+		if contrastRatio(c, bg) >= 4.5 || light <= 0.05 || light >= 0.95 {
+			return c
+		}
+		light += step
+	}
+}
+
+// contrastRatio is the WCAG 2 contrast ratio of two colours.
+func contrastRatio(a, b color.Color) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// luminance is a colour's relative luminance, as WCAG 2 defines it.
+func luminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	ch := func(v uint32) float64 {
+		x := float64(v) / 0xffff
+		if x <= 0.03928 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	return 0.2126*ch(r) + 0.7152*ch(g) + 0.0722*ch(b)
+}
+
+// darkBackground reports whether the theme in use has a dark background.
+func darkBackground() bool {
+	return luminance(theme.Color(theme.ColorNameBackground)) < 0.2
 }
 
 func hslToRGB(h, s, l float64) (r, g, b uint8) {
