@@ -300,6 +300,8 @@ func (s *screens) online(core *hearth.Hearth, err error) {
 	}
 	s.status.SetText("")
 	s.main.Refresh()
+	// Going online leaves garbage behind too.
+	s.background(debug.FreeOSMemory)
 }
 
 // lock closes the vault and returns to the unlock screen.
