@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=(unlock chat members invite join settings light chat-light)
+STEPS=(unlock chat members invite join settings light chat-light large-text chat-large)
 
 OUT=build/screenshots
 DEMO=build/screens-demo
@@ -129,6 +129,15 @@ step_light() {
 	click 400 160 # Light
 }
 step_chat-light() { step_chat; }
+# A larger text size, chosen with the keyboard in the Text size list.
+step_large-text() {
+	key ctrl+comma
+	sleep 1
+	click 535 199 # Text size
+	sleep 0.5
+	key Down Down Down Return
+}
+step_chat-large() { :; }
 step_members() { key ctrl+m; }
 step_invite() {
 	key ctrl+i
