@@ -36,6 +36,7 @@ const (
 	textInvite        = "Invite…"
 	textCWToggle      = "Content warning"
 	textOffline       = "offline — your posts will go out when you reconnect"
+	textAlone         = "no one else is online — your posts will reach the others when they connect"
 	textShowMembers   = "Members"
 	textReply         = "Reply"
 	textReplyingTo    = "Replying to "
@@ -67,8 +68,11 @@ func scopeBadge(s app.Scope) string {
 
 // connectionText is the line that says who is reachable.
 func connectionText(c app.CircleInfo) string {
-	if c.Online == 0 {
+	switch {
+	case c.Online == 0:
 		return textOffline
+	case c.Online == 1 && c.Members > 1:
+		return textAlone
 	}
 	return fmt.Sprintf("%d of %d members online", c.Online, c.Members)
 }
@@ -182,7 +186,7 @@ func (c *chatView) setInfo(info app.CircleInfo) {
 	c.title.SetText(info.Name + " — you are " + info.Nick)
 	c.conn.SetText(connectionText(info))
 	// Plain foreground colour: readable on either theme; offline in bold.
-	c.conn.TextStyle.Bold = info.Online == 0
+	c.conn.TextStyle.Bold = info.Online == 0 || info.Online == 1 && info.Members > 1
 	c.conn.Refresh()
 	if c.members != nil && c.membersSide.Visible() {
 		c.members.refresh()
