@@ -94,3 +94,36 @@ func TestUnreadCounts(t *testing.T) {
 		t.Errorf("unread after opening the circle: got %d, want 0", got)
 	}
 }
+
+func TestUnreadCountsSurviveLock(t *testing.T) {
+	h, v, _ := newHarnessWithVault(t)
+	h.createCircle("Tuesday group", "river")
+	shared := h.m.chat.id
+	code, err := h.core.Invite(context.Background(), shared, app.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newHarnessSharing(t)
+	if _, err := other.core.Join(context.Background(), code, "willow"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.core.AcceptGuidelines(context.Background(), shared); err != nil {
+		t.Fatal(err)
+	}
+	h.createCircle("Another group", "river") // the shared one is read up to here
+	for _, text := range []string{"one", "two", "three"} {
+		if _, err := other.core.Post(context.Background(), shared, app.PostOptions{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.until("three unread", func() bool { return h.m.unread[shared] == 3 })
+	if err := h.m.Close(); err != nil {
+		t.Fatalf("Close (saves the read marks): %v", err)
+	}
+	// Unlocked again: a new view over the same vault counts them again.
+	m2 := NewMain(h.win, h.core, Options{Go: func(work func()) { work() }, Do: h.do, Account: v})
+	defer m2.Close()
+	if got := m2.unread[shared]; got != 3 {
+		t.Errorf("unread after a new view: got %d, want 3", got)
+	}
+}
