@@ -67,6 +67,9 @@ type Main struct {
 	// settings dialog last opened, kept for tests.
 	settings     app.Settings
 	settingsOpen *settingsDialog
+	// away: the app is not in the foreground, so even the circle on show
+	// may notify.
+	away bool
 
 	stop      func()
 	done      chan struct{}
@@ -128,6 +131,9 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
 	m.content = split
+	lc := fyne.CurrentApp().Lifecycle()
+	lc.SetOnExitedForeground(func() { m.away = true })
+	lc.SetOnEnteredForeground(func() { m.away = false })
 	m.loadUnread()
 	m.Refresh()
 
@@ -277,6 +283,9 @@ func (m *Main) handle(e app.Event) {
 		if m.chat != nil && m.chat.id == e.Circle {
 			m.chat.add(*e.Message)
 			m.seen(e.Circle, e.Message.Lamport)
+			if m.away && !e.Message.Mine {
+				m.notify(e.Circle, *e.Message)
+			}
 		} else if !e.Message.Mine {
 			m.unread[e.Circle]++
 			m.list.Refresh()

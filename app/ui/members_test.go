@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hearth-circles/hearth/app"
@@ -125,5 +126,28 @@ func TestUnreadCountsSurviveLock(t *testing.T) {
 	defer m2.Close()
 	if got := m2.unread[shared]; got != 3 {
 		t.Errorf("unread after a new view: got %d, want 3", got)
+	}
+}
+
+func TestNotifyWhileAway(t *testing.T) {
+	h, other, id := joinedPair(t)
+	var sent []string
+	h.m.opt.Notify = func(n *fyne.Notification) { sent = append(sent, n.Content) }
+	h.m.away = true // another app in front
+	if _, err := other.core.Post(context.Background(), id, app.PostOptions{Text: "anyone up?"}); err != nil {
+		t.Fatal(err)
+	}
+	h.until("a notification while away", func() bool { return len(sent) == 1 })
+	if sent[0] != textNotifyPlain {
+		t.Errorf("notification: got %q, want %q", sent[0], textNotifyPlain)
+	}
+	h.m.away = false
+	msg, err := other.core.Post(context.Background(), id, app.PostOptions{Text: "still here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.until("the post on show", func() bool { return indexOf(h.m.chat, msg.ID) >= 0 })
+	if len(sent) != 1 {
+		t.Errorf("notifications for the circle on show, app in front: got %d, want none more", len(sent)-1)
 	}
 }
