@@ -131,6 +131,7 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
 	m.content = split
+	win.Canvas().SetOnTypedKey(m.keys)
 	lc := fyne.CurrentApp().Lifecycle()
 	lc.SetOnExitedForeground(func() { m.away = true })
 	lc.SetOnEnteredForeground(func() { m.away = false })
@@ -157,6 +158,7 @@ func (m *Main) Close() error {
 	var err error
 	m.closeOnce.Do(func() {
 		m.closed = true
+		m.win.Canvas().SetOnTypedKey(nil)
 		m.stop()
 		<-m.done
 		if m.opt.Account != nil {
