@@ -9,7 +9,7 @@
 # ImageMagick's `import`.
 #
 # Adding a screen: write a function step_NAME that brings the unlocked main
-# window to the screen to show (the window is 960x640 at the top left, with
+# window to the screen to show (the window is 960x760 at the top left, with
 # nothing open), and add NAME to STEPS. Each step starts from a fresh unlock
 # and is locked again afterwards, which also closes any dialog it opened.
 #
@@ -22,7 +22,15 @@ STEPS=(unlock chat members invite join settings light chat-light large-text chat
 
 OUT=build/screenshots
 DEMO=build/screens-demo
-DISPLAY_NUM=${SCREENSHOT_DISPLAY:-:94}
+# A display no other X server holds (a lock file stays a moment after one
+# stops).
+free_display() {
+	for n in $(seq 94 140); do
+		[ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] || { echo ":$n"; return; }
+	done
+	echo ":141"
+}
+DISPLAY_NUM=${SCREENSHOT_DISPLAY:-$(free_display)}
 PASS="a quiet evening demo"
 HEARTHD=build/hearthd
 HEARTH=build/hearth
@@ -87,7 +95,7 @@ make_demo() {
 }
 
 start_x() {
-	Xvfb "$DISPLAY_NUM" -screen 0 1000x680x24 -nolisten tcp >/dev/null 2>&1 &
+	Xvfb "$DISPLAY_NUM" -screen 0 1000x800x24 -nolisten tcp >/dev/null 2>&1 &
 	pids+=($!)
 	export DISPLAY=$DISPLAY_NUM
 	for _ in $(seq 100); do xdotool getmouselocation >/dev/null 2>&1 && return; sleep 0.1; done
@@ -103,7 +111,7 @@ start_app() {
 		WIN=$(xdotool search --pid "$APP" --name Hearth 2>/dev/null | head -1) && [ -n "$WIN" ] && break
 		sleep 0.1
 	done
-	[ -n "${WIN:-}" ] || { say "the app's window did not appear: $(cat "$DEMO/hearth.log")"; exit 1; }
+	[ -n "${WIN:-}" ] || { say "the app's window did not appear: $(head -5 "$DEMO/hearth.log")"; exit 1; }
 	sleep 1.5
 }
 
@@ -116,24 +124,27 @@ unlock() {
 	xdotool type --delay 15 "$PASS"
 	key Return
 	sleep 3 # key derivation, then the circle goes online
+	# Taller than the app's 640, so that a screen holds more of the history.
+	xdotool windowsize "$WIN" 960 760
+	sleep 0.5
 }
 lock() { key ctrl+l; sleep 1; }
 
 step_unlock() { :; } # the locked screen as it starts
 # The history scrolled up a little, so that posts of every scope show.
-step_chat() { xdotool mousemove 600 350 click --repeat 5 --delay 50 4; }
+step_chat() { xdotool mousemove 600 350 click --repeat 3 --delay 50 4; }
 # The settings with the light theme chosen (it stays chosen: it is saved).
 step_light() {
 	key ctrl+comma
 	sleep 1
-	click 400 160 # Light
+	click 400 220 # Light
 }
 step_chat-light() { step_chat; }
 # A larger text size, chosen with the keyboard in the Text size list.
 step_large-text() {
 	key ctrl+comma
 	sleep 1
-	click 535 199 # Text size
+	click 535 259 # Text size
 	sleep 0.5
 	key Down Down Down Return
 }
