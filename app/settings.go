@@ -101,3 +101,46 @@ func (v *Vault) SaveSettings(s Settings) error {
 	}
 	return nil
 }
+
+// readMarksKey names, among the store's global values, how far the member
+// has read in each circle.
+var readMarksKey = []byte("read-marks")
+
+// ReadMarks returns, for each circle, the Lamport clock of the latest
+// message the member has had on screen; circles never opened are absent.
+func (v *Vault) ReadMarks() (map[CircleID]uint64, error) {
+	out := map[CircleID]uint64{}
+	b, err := v.store.GetGlobal(readMarksKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("read the read marks: %w", err)
+	}
+	var raw map[string]uint64
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return out, fmt.Errorf("%w: read marks: %v", ErrInvalid, err)
+	}
+	for k, n := range raw {
+		if id, err := ParseCircleID(k); err == nil {
+			out[id] = n
+		}
+	}
+	return out, nil
+}
+
+// SaveReadMarks stores marks as ReadMarks returns them.
+func (v *Vault) SaveReadMarks(marks map[CircleID]uint64) error {
+	raw := make(map[string]uint64, len(marks))
+	for id, n := range marks {
+		raw[id.String()] = n
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return fmt.Errorf("save read marks: %w", err)
+	}
+	if err := v.store.PutGlobal(readMarksKey, b); err != nil {
+		return fmt.Errorf("save read marks: %w", err)
+	}
+	return nil
+}

@@ -80,3 +80,25 @@ func FuzzParseSettings(f *testing.F) {
 		}
 	})
 }
+
+func TestReadMarksPersist(t *testing.T) {
+	home, v := createTestVault(t)
+	got, err := v.ReadMarks()
+	if err != nil || len(got) != 0 {
+		t.Fatalf("ReadMarks of a new vault: got %v, %v; want none", got, err)
+	}
+	a, b := CircleID{1}, CircleID{2}
+	if err := v.SaveReadMarks(map[CircleID]uint64{a: 7, b: 12}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	v, err = UnlockVault(home, testPassphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	got, err = v.ReadMarks()
+	if err != nil || len(got) != 2 || got[a] != 7 || got[b] != 12 {
+		t.Errorf("ReadMarks after unlocking again: got %v, %v; want %v: 7, %v: 12", got, err, a, b)
+	}
+}

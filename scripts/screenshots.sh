@@ -9,7 +9,7 @@
 # ImageMagick's `import`.
 #
 # Adding a screen: write a function step_NAME that brings the unlocked main
-# window to the screen to show (the window is 960x640 at the top left, with
+# window to the screen to show (the window is 960x760 at the top left, with
 # nothing open), and add NAME to STEPS. Each step starts from a fresh unlock
 # and is locked again afterwards, which also closes any dialog it opened.
 #
@@ -18,11 +18,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STEPS=(unlock chat members invite join settings light chat-light large-text chat-large)
+STEPS=(unlock chat members invite join settings
+	facil-members facil-guidelines facil-events facil-schedule facil-post-actions
+	facil-library facil-reports facil-insights facil-circle-settings facil-open-pack
+	light chat-light large-text chat-large)
 
 OUT=build/screenshots
 DEMO=build/screens-demo
-DISPLAY_NUM=${SCREENSHOT_DISPLAY:-:94}
+# A display no other X server holds (a lock file stays a moment after one
+# stops).
+free_display() {
+	for n in $(seq 94 140); do
+		[ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] || { echo ":$n"; return; }
+	done
+	echo ":141"
+}
+DISPLAY_NUM=${SCREENSHOT_DISPLAY:-$(free_display)}
 PASS="a quiet evening demo"
 HEARTHD=build/hearthd
 HEARTH=build/hearth
@@ -59,8 +70,8 @@ make_demo() {
 	for h in "$you" "$ash" "$sage"; do hd "$h" init >/dev/null; done
 	CIRCLE=$(hd "$you" circle create --name "Tuesday evening circle" --nick river)
 	printf '# Our agreements\n\n- What is said here stays here.\n- Speak from your own experience.\n- No advice unless someone asks for it.\n' >"$DEMO/guidelines.md"
-	hd "$you" guidelines --circle "$CIRCLE" --set "$DEMO/guidelines.md" >/dev/null
-	hd "$you" guidelines --circle "$CIRCLE" --accept >/dev/null
+	hd "$you" guidelines set --circle "$CIRCLE" --file "$DEMO/guidelines.md" >/dev/null
+	hd "$you" guidelines accept --circle "$CIRCLE" >/dev/null
 	local you_pid
 	you_pid=$(serve "$you")
 	local code
@@ -81,13 +92,25 @@ make_demo() {
 	hd "$sage" react --circle "$CIRCLE" --message "$first" --reaction "I hear you" >/dev/null
 	hd "$ash" react --circle "$CIRCLE" --message "$m3" --reaction "Thank you" >/dev/null
 	hd "$ash" react --circle "$CIRCLE" --message "$m2" --reaction "Sending strength" >/dev/null
+	# What the facilitation screens show: a post hidden by the facilitator
+	# (you) and reported by sage, a resource, a session, a retention setting.
+	local spam
+	spam=$(hd "$ash" post --circle "$CIRCLE" "Buy cheap pills at example dot com")
+	hd "$sage" report --circle "$CIRCLE" --post "$spam" --reason "This looks like spam." >/dev/null
+	hd "$you" hide --circle "$CIRCLE" --post "$spam" --reason "advertising" >/dev/null
+	hd "$you" resource add --circle "$CIRCLE" --title "Crisis lines" \
+		--text "If you are in danger, call your local emergency number." --link "https://findahelpline.com" >/dev/null
+	hd "$you" event add --circle "$CIRCLE" --title "Tuesday check-in" \
+		--start "$(date -d 'next tuesday' +%Y-%m-%d)T18:30" --zone Europe/Berlin --duration 90 \
+		--where "In Hearth" --description "A gentle round: how was your week?" >/dev/null
+	hd "$you" retention --circle "$CIRCLE" --days 30 >/dev/null
 	# Let the last records reach every member, then free "you" for the app.
 	sleep 2
 	kill "$you_pid" && wait "$you_pid" 2>/dev/null || true
 }
 
 start_x() {
-	Xvfb "$DISPLAY_NUM" -screen 0 1000x680x24 -nolisten tcp >/dev/null 2>&1 &
+	Xvfb "$DISPLAY_NUM" -screen 0 1000x800x24 -nolisten tcp >/dev/null 2>&1 &
 	pids+=($!)
 	export DISPLAY=$DISPLAY_NUM
 	for _ in $(seq 100); do xdotool getmouselocation >/dev/null 2>&1 && return; sleep 0.1; done
@@ -103,7 +126,7 @@ start_app() {
 		WIN=$(xdotool search --pid "$APP" --name Hearth 2>/dev/null | head -1) && [ -n "$WIN" ] && break
 		sleep 0.1
 	done
-	[ -n "${WIN:-}" ] || { say "the app's window did not appear: $(cat "$DEMO/hearth.log")"; exit 1; }
+	[ -n "${WIN:-}" ] || { say "the app's window did not appear: $(head -5 "$DEMO/hearth.log")"; exit 1; }
 	sleep 1.5
 }
 
@@ -116,24 +139,27 @@ unlock() {
 	xdotool type --delay 15 "$PASS"
 	key Return
 	sleep 3 # key derivation, then the circle goes online
+	# Taller than the app's 640, so that a screen holds more of the history.
+	xdotool windowsize "$WIN" 960 760
+	sleep 0.5
 }
 lock() { key ctrl+l; sleep 1; }
 
 step_unlock() { :; } # the locked screen as it starts
 # The history scrolled up a little, so that posts of every scope show.
-step_chat() { xdotool mousemove 600 350 click --repeat 5 --delay 50 4; }
+step_chat() { xdotool mousemove 600 350 click --repeat 3 --delay 50 4; }
 # The settings with the light theme chosen (it stays chosen: it is saved).
 step_light() {
 	key ctrl+comma
 	sleep 1
-	click 400 160 # Light
+	click 400 220 # Light
 }
 step_chat-light() { step_chat; }
 # A larger text size, chosen with the keyboard in the Text size list.
 step_large-text() {
 	key ctrl+comma
 	sleep 1
-	click 535 199 # Text size
+	click 535 259 # Text size
 	sleep 0.5
 	key Down Down Down Return
 }
@@ -153,6 +179,17 @@ step_join() {
 	key Return
 }
 step_settings() { key ctrl+comma; }
+# The facilitation and consent screens, each on its Ctrl+Shift shortcut.
+step_facil-members() { key ctrl+shift+m; }
+step_facil-guidelines() { key ctrl+shift+g; }
+step_facil-events() { key ctrl+shift+e; }
+step_facil-schedule() { key ctrl+shift+s; }
+step_facil-post-actions() { key ctrl+shift+p; }
+step_facil-library() { key ctrl+shift+b; }
+step_facil-reports() { key ctrl+shift+r; }
+step_facil-insights() { key ctrl+shift+i; }
+step_facil-circle-settings() { key ctrl+shift+k; }
+step_facil-open-pack() { key ctrl+shift+o; }
 
 main() {
 	for t in Xvfb xdotool import; do command -v $t >/dev/null || { say "$t missing: run make deps-screens"; exit 1; }; done

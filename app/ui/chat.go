@@ -36,6 +36,7 @@ const (
 	textInvite        = "Invite…"
 	textCWToggle      = "Content warning"
 	textOffline       = "offline — your posts will go out when you reconnect"
+	textAlone         = "no one else is online — your posts will reach the others when they connect"
 	textShowMembers   = "Members"
 	textReply         = "Reply"
 	textReplyingTo    = "Replying to "
@@ -67,8 +68,11 @@ func scopeBadge(s app.Scope) string {
 
 // connectionText is the line that says who is reachable.
 func connectionText(c app.CircleInfo) string {
-	if c.Online == 0 {
+	switch {
+	case c.Online == 0:
 		return textOffline
+	case c.Online == 1 && c.Members > 1:
+		return textAlone
 	}
 	return fmt.Sprintf("%d of %d members online", c.Online, c.Members)
 }
@@ -83,6 +87,7 @@ type chatView struct {
 	info  app.CircleInfo
 
 	msgs     []app.Message
+	maxHeld  int // see maxHeld
 	seen     map[string]bool
 	revealed map[string]bool
 	heights  map[int]float32 // row heights measured at width
@@ -129,6 +134,7 @@ func newChatView(win fyne.Window, core Core, opt Options, info app.CircleInfo) *
 	c := &chatView{
 		win: win, core: core, opt: opt, id: info.ID,
 		seen: map[string]bool{}, revealed: map[string]bool{}, heights: map[int]float32{},
+		maxHeld: maxHeld,
 	}
 	c.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	c.conn = widget.NewLabel("")
@@ -185,7 +191,7 @@ func (c *chatView) setInfo(info app.CircleInfo) {
 	c.title.SetText(info.Name + " — you are " + info.Nick)
 	c.conn.SetText(connectionText(info))
 	// Plain foreground colour: readable on either theme; offline in bold.
-	c.conn.TextStyle.Bold = info.Online == 0
+	c.conn.TextStyle.Bold = info.Online == 0 || info.Online == 1 && info.Members > 1
 	c.conn.Refresh()
 	if c.members != nil && c.membersSide.Visible() {
 		c.members.refresh()
@@ -276,11 +282,35 @@ func (c *chatView) add(msg app.Message) {
 	c.seen[msg.ID] = true
 	follow := c.follow || msg.Mine || c.atBottom()
 	c.msgs = append(c.msgs, msg)
+	if follow {
+		c.trim()
+	}
 	c.list.Refresh()
 	if follow {
 		c.follow = true
 		c.scrollBottom()
 	}
+}
+
+// maxHeld bounds the messages on show while the member follows the newest:
+// a circle that talks all day does not fill the memory. Older ones come
+// back a page at a time with Earlier messages.
+const maxHeld = 1000
+
+// trim lets go of the oldest messages beyond c.maxHeld.
+func (c *chatView) trim() {
+	n := len(c.msgs) - c.maxHeld
+	if n <= 0 {
+		return
+	}
+	for _, m := range c.msgs[:n] {
+		delete(c.seen, m.ID)
+		delete(c.revealed, m.ID)
+	}
+	c.msgs = append([]app.Message(nil), c.msgs[n:]...)
+	c.heights = map[int]float32{}
+	c.cursor = c.msgs[0].Cursor
+	c.earlier.Enable()
 }
 
 // keepBottom scrolls to the newest message again while rows learn their

@@ -41,9 +41,11 @@ type Main struct {
 
 	circles  []app.CircleInfo
 	selected int // index in circles; -1 when none
-	// unread counts the messages that arrived in each circle while another
-	// was on show, since the vault was unlocked.
+	// unread counts the posts of others each circle has beyond its read
+	// mark: the Lamport clock of the latest message the member had on
+	// screen there (kept in the vault when the view closes).
 	unread  map[app.CircleID]int
+	marks   map[app.CircleID]uint64
 	list    *widget.List
 	chat    *chatView
 	agree   *widget.Button // the guidelines dialog's accept, while shown
@@ -65,6 +67,9 @@ type Main struct {
 	// settings dialog last opened, kept for tests.
 	settings     app.Settings
 	settingsOpen *settingsDialog
+	// away: the app is not in the foreground, so even the circle on show
+	// may notify.
+	away bool
 
 	facil facilitation // the facilitation and consent screens (facilitate.go)
 
@@ -128,6 +133,11 @@ func NewMain(win fyne.Window, core Core, opt Options) *Main {
 	split := container.NewHSplit(left, m.right)
 	split.Offset = 0.28
 	m.content = split
+	win.Canvas().SetOnTypedKey(m.keys)
+	lc := fyne.CurrentApp().Lifecycle()
+	lc.SetOnExitedForeground(func() { m.away = true })
+	lc.SetOnEnteredForeground(func() { m.away = false })
+	m.loadUnread()
 	m.startFacilitation()
 	m.Refresh()
 
@@ -148,12 +158,60 @@ func (m *Main) Content() fyne.CanvasObject { return m.content }
 // Close stops reading events and waits for the reader. It is safe to call
 // more than once; call it on the UI goroutine.
 func (m *Main) Close() error {
+	var err error
 	m.closeOnce.Do(func() {
 		m.closed = true
+		m.win.Canvas().SetOnTypedKey(nil)
 		m.stop()
 		<-m.done
+		if m.opt.Account != nil {
+			err = m.opt.Account.SaveReadMarks(m.marks)
+		}
 	})
-	return nil
+	return err
+}
+
+// unreadScan is how far back a circle's history is read to count its
+// unread posts when the view opens.
+const unreadScan = 100
+
+// loadUnread counts, in each circle, the posts of others past the read
+// mark kept in the vault.
+func (m *Main) loadUnread() {
+	m.marks = map[app.CircleID]uint64{}
+	if m.opt.Account == nil {
+		return
+	}
+	// Unreadable marks count nothing as unread; saving mends them.
+	if marks, err := m.opt.Account.ReadMarks(); err == nil {
+		m.marks = marks
+	}
+	for _, c := range m.core.Circles() {
+		mark, ok := m.marks[c.ID]
+		if !ok {
+			continue
+		}
+		msgs, err := m.core.History(c.ID, "", unreadScan)
+		if err != nil {
+			continue
+		}
+		n := 0
+		for _, msg := range msgs {
+			if msg.Lamport > mark && !msg.Mine && msg.Kind == "post" {
+				n++
+			}
+		}
+		if n > 0 {
+			m.unread[c.ID] = n
+		}
+	}
+}
+
+// seen moves a circle's read mark up to lamport.
+func (m *Main) seen(id app.CircleID, lamport uint64) {
+	if lamport > m.marks[id] {
+		m.marks[id] = lamport
+	}
 }
 
 // Refresh re-reads the circles and their online counts.
@@ -204,6 +262,9 @@ func (m *Main) selectCircle(i int) {
 	}
 	m.chat = newChatView(m.win, m.core, m.opt, m.circles[i])
 	m.attachFacilitation(m.chat)
+	if n := len(m.chat.msgs); n > 0 {
+		m.seen(m.chat.id, m.chat.msgs[n-1].Lamport)
+	}
 	m.right.Objects = []fyne.CanvasObject{m.chat.content}
 	m.right.Refresh()
 	m.chat.scrollBottom() // now that the list has its size
@@ -228,6 +289,10 @@ func (m *Main) handle(e app.Event) {
 	if e.Kind == app.EventMessage && e.Message != nil {
 		if m.chat != nil && m.chat.id == e.Circle {
 			m.chat.add(*e.Message)
+			m.seen(e.Circle, e.Message.Lamport)
+			if m.away && !e.Message.Mine {
+				m.notify(e.Circle, *e.Message)
+			}
 		} else if !e.Message.Mine {
 			m.unread[e.Circle]++
 			m.list.Refresh()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/hearth-circles/hearth/app"
@@ -92,5 +93,61 @@ func TestUnreadCounts(t *testing.T) {
 	h.m.selectID(shared)
 	if got := h.m.unread[shared]; got != 0 {
 		t.Errorf("unread after opening the circle: got %d, want 0", got)
+	}
+}
+
+func TestUnreadCountsSurviveLock(t *testing.T) {
+	h, v, _ := newHarnessWithVault(t)
+	h.createCircle("Tuesday group", "river")
+	shared := h.m.chat.id
+	code, err := h.core.Invite(context.Background(), shared, app.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newHarnessSharing(t)
+	if _, err := other.core.Join(context.Background(), code, "willow"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.core.AcceptGuidelines(context.Background(), shared); err != nil {
+		t.Fatal(err)
+	}
+	h.createCircle("Another group", "river") // the shared one is read up to here
+	for _, text := range []string{"one", "two", "three"} {
+		if _, err := other.core.Post(context.Background(), shared, app.PostOptions{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.until("three unread", func() bool { return h.m.unread[shared] == 3 })
+	if err := h.m.Close(); err != nil {
+		t.Fatalf("Close (saves the read marks): %v", err)
+	}
+	// Unlocked again: a new view over the same vault counts them again.
+	m2 := NewMain(h.win, h.core, Options{Go: func(work func()) { work() }, Do: h.do, Account: v})
+	defer m2.Close()
+	if got := m2.unread[shared]; got != 3 {
+		t.Errorf("unread after a new view: got %d, want 3", got)
+	}
+}
+
+func TestNotifyWhileAway(t *testing.T) {
+	h, other, id := joinedPair(t)
+	var sent []string
+	h.m.opt.Notify = func(n *fyne.Notification) { sent = append(sent, n.Content) }
+	h.m.away = true // another app in front
+	if _, err := other.core.Post(context.Background(), id, app.PostOptions{Text: "anyone up?"}); err != nil {
+		t.Fatal(err)
+	}
+	h.until("a notification while away", func() bool { return len(sent) == 1 })
+	if sent[0] != textNotifyPlain {
+		t.Errorf("notification: got %q, want %q", sent[0], textNotifyPlain)
+	}
+	h.m.away = false
+	msg, err := other.core.Post(context.Background(), id, app.PostOptions{Text: "still here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.until("the post on show", func() bool { return indexOf(h.m.chat, msg.ID) >= 0 })
+	if len(sent) != 1 {
+		t.Errorf("notifications for the circle on show, app in front: got %d, want none more", len(sent)-1)
 	}
 }

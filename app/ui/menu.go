@@ -89,3 +89,16 @@ func (m *Main) step(d int) {
 	i := (m.selected + d + len(m.circles)) % len(m.circles)
 	m.list.Select(i)
 }
+
+// keys handles keys typed while no widget has the focus: Escape closes the
+// dialog on top, and any key counts as activity.
+func (m *Main) keys(k *fyne.KeyEvent) {
+	m.active()
+	if k.Name != fyne.KeyEscape {
+		return
+	}
+	overlays := m.win.Canvas().Overlays()
+	if top := overlays.Top(); top != nil {
+		overlays.Remove(top)
+	}
+}

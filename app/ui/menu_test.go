@@ -68,3 +68,15 @@ func TestMenuShortcuts(t *testing.T) {
 		t.Error("Invite from the menu: got no dialog, want one")
 	}
 }
+
+func TestEscapeClosesDialog(t *testing.T) {
+	h, _, _ := newHarnessWithVault(t)
+	h.m.ShowSettings()
+	if h.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("after Settings: got no dialog, want one")
+	}
+	h.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if top := h.win.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("after Escape: got a dialog still open, want none")
+	}
+}

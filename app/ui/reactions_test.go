@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -126,5 +127,28 @@ func TestGuidelinesSummary(t *testing.T) {
 		if got := guidelinesSummary(tc.in); got != tc.want {
 			t.Errorf("guidelinesSummary(%q): got %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestLiveMessagesStayBounded(t *testing.T) {
+	h := newHarness(t)
+	h.createCircle("Tuesday group", "river")
+	c := h.m.chat
+	c.maxHeld = 30
+	start := len(c.msgs)
+	for i := range c.maxHeld + 10 {
+		c.add(app.Message{ID: fmt.Sprintf("m-%d", i), Cursor: fmt.Sprintf("c-%d", i), Kind: "post", Text: "hello", Mine: true})
+	}
+	if got := len(c.msgs); got != c.maxHeld {
+		t.Fatalf("messages held after %d: got %d, want %d", c.maxHeld+10+start, got, c.maxHeld)
+	}
+	if got, want := c.msgs[len(c.msgs)-1].ID, fmt.Sprintf("m-%d", c.maxHeld+9); got != want {
+		t.Errorf("newest on show: got %s, want %s", got, want)
+	}
+	if got, want := c.cursor, c.msgs[0].Cursor; got != want || c.earlier.Disabled() {
+		t.Errorf("paging back from the oldest held: got cursor %q (button disabled %v), want %q, enabled", got, c.earlier.Disabled(), want)
+	}
+	if len(c.seen) != c.maxHeld {
+		t.Errorf("ids remembered: got %d, want %d", len(c.seen), c.maxHeld)
 	}
 }

@@ -20,6 +20,8 @@ type Account interface {
 	Settings() (app.Settings, error)
 	SaveSettings(s app.Settings) error
 	ChangePassphrase(oldPassphrase, newPassphrase []byte) error
+	ReadMarks() (map[app.CircleID]uint64, error)
+	SaveReadMarks(marks map[app.CircleID]uint64) error
 }
 
 var _ Account = (*app.Vault)(nil)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -23,6 +24,9 @@ func newHarnessWithVault(t *testing.T) (h *harness, v *app.Vault, home string) {
 	}
 	core, err := app.New(v, app.Options{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := core.Online(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	h = &harness{t: t, win: test.NewWindow(nil), core: core}

@@ -452,6 +452,8 @@ func TestConnectionText(t *testing.T) {
 	}{
 		{3, 5, "3 of 5 members online"},
 		{0, 5, textOffline},
+		{1, 1, "1 of 1 members online"},
+		{1, 3, textAlone},
 	} {
 		if got := connectionText(app.CircleInfo{Online: tc.online, Members: tc.members}); got != tc.want {
 			t.Errorf("connectionText(%d of %d): got %q, want %q", tc.online, tc.members, got, tc.want)

@@ -69,6 +69,8 @@ type screens struct {
 	pass, repeat *widget.Entry
 	submit       *widget.Button
 	status       *widget.Label
+	meter        *widget.ProgressBar // how strong a new passphrase is
+	meterText    *widget.Label
 
 	// Hooks, replaced in tests: how to create and unlock a vault, how to run
 	// slow work off the UI goroutine, and how to run f on the UI goroutine
@@ -138,6 +140,14 @@ func (s *screens) showCreate() {
 	s.submit.Importance = widget.HighImportance
 	s.pass.OnSubmitted = func(string) { s.win.Canvas().Focus(s.repeat) }
 	s.repeat.OnSubmitted = func(string) { s.submitCreate() }
+	s.meter = widget.NewProgressBar()
+	s.meter.TextFormatter = func() string { return "" }
+	s.meterText = widget.NewLabel(textStrengthEmpty)
+	s.pass.OnChanged = func(p string) {
+		text, fill := strengthText(p)
+		s.meterText.SetText(text)
+		s.meter.SetValue(fill)
+	}
 
 	warning := widget.NewLabel(textLossWarning)
 	warning.Wrapping = fyne.TextWrapWord
@@ -145,7 +155,7 @@ func (s *screens) showCreate() {
 	intro := widget.NewLabel("Choose a passphrase for this computer. It keeps your circles' history unreadable to anyone without it.")
 	intro.Wrapping = fyne.TextWrapWord
 
-	s.show("Welcome to Hearth", intro, s.pass, s.repeat, warning, s.submit, s.status)
+	s.show("Welcome to Hearth", intro, s.pass, s.meter, s.meterText, s.repeat, warning, s.submit, s.status)
 	s.win.Canvas().Focus(s.pass)
 }
 
