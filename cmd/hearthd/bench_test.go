@@ -116,7 +116,9 @@ func TestBench(t *testing.T) {
 		{"cold_write_per_s", positive, "> 0"},
 		{"catchup_messages", equals(30), "30"},
 		{"catchup_seconds", positive, "> 0"},
-		{"catchup_envelopes_per_s", positive, "> 0"},
+		{"catchup_envelopes_per_s", func(x float64) bool { return x >= got["catchup_total_per_s"] }, ">= catchup_total_per_s"},
+		{"catchup_connect_ms", func(x float64) bool { return x >= 0 && x <= 1000*got["catchup_seconds"] }, "in [0, catchup_seconds]"},
+		{"catchup_total_per_s", positive, "> 0"},
 		{"peak_rss_mb", positive, "> 0"},
 		{"wall_seconds", positive, "> 0"},
 	}
