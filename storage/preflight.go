@@ -100,7 +100,14 @@ func preflight(storeDir string, keyringExists bool, storeKey [32]byte, log badge
 			return err
 		}
 	}
-	return verifyTables(storeDir, kr, log)
+	checked, err := verifyTables(storeDir, kr, loadStamps(storeDir, stampsKey(storeKey)), log)
+	if err != nil {
+		return err
+	}
+	// Keep the stamps of what passed, so that a crash before Close still
+	// spares the next open the full check of these tables.
+	_ = saveStamps(storeDir, stampsKey(storeKey), checked)
+	return nil
 }
 
 // logHeaderLen is the header of Badger's memtable and value logs: the id
@@ -197,37 +204,33 @@ func checkKeyRegistry(path string, storeKey [32]byte) error {
 // Badger's own table code with its checksums verified, in this goroutine so
 // that a panic on a damaged table is recovered and reported as ErrCorrupt.
 // Badger then finds only tables it can open.
-func verifyTables(storeDir string, kr *badger.KeyRegistry, log badger.Logger) error {
-	f, err := os.Open(filepath.Join(storeDir, badgerManifest))
+func verifyTables(storeDir string, kr *badger.KeyRegistry, known tableStamps, log badger.Logger) (tableStamps, error) {
+	tables, err := manifestTables(storeDir, log)
 	if err != nil {
-		return fmt.Errorf("store manifest: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(storeDir).WithLogger(log))
-	if err != nil {
-		return fmt.Errorf("store manifest: %v: %w", err, ErrCorrupt)
-	}
-	if len(m.Tables) == 0 {
-		return nil
+	if len(tables) == 0 {
+		return tableStamps{}, nil
 	}
 	cache, err := ristretto.NewCache(&ristretto.Config[uint64, *fb.TableIndex]{
 		NumCounters: 1 << 12, MaxCost: 8 << 20, BufferItems: 64,
 	})
 	if err != nil {
-		return fmt.Errorf("table index cache: %w", err)
+		return nil, fmt.Errorf("table index cache: %w", err)
 	}
 	defer cache.Close()
 	// Tables are independent: check them on every core at once, and report
 	// the damaged table with the lowest id, so the error does not depend on
 	// scheduling.
-	ids := slices.Sorted(maps.Keys(m.Tables))
+	ids := slices.Sorted(maps.Keys(tables))
 	errs := make([]error, len(ids))
+	stamps := make([]tableStamp, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(ids)) {
 		wg.Go(func() {
 			for i := range next {
-				errs[i] = verifyTable(storeDir, ids[i], m.Tables[ids[i]], kr, cache)
+				stamps[i], errs[i] = verifyTable(storeDir, ids[i], tables[ids[i]], kr, cache, known)
 			}
 		})
 	}
@@ -236,26 +239,44 @@ func verifyTables(storeDir string, kr *badger.KeyRegistry, log badger.Logger) er
 	}
 	close(next)
 	wg.Wait()
-	for _, err := range errs {
+	checked := make(tableStamps, len(ids))
+	for i, err := range errs {
 		if err != nil {
-			return err
+			return nil, err
 		}
+		checked[ids[i]] = stamps[i]
 	}
-	return nil
+	return checked, nil
 }
 
-func verifyTable(storeDir string, id uint64, tm badger.TableManifest, kr *badger.KeyRegistry, cache *ristretto.Cache[uint64, *fb.TableIndex]) (err error) {
+// manifestTables reads the tables the store's manifest names.
+func manifestTables(storeDir string, log badger.Logger) (map[uint64]badger.TableManifest, error) {
+	f, err := os.Open(filepath.Join(storeDir, badgerManifest))
+	if err != nil {
+		return nil, fmt.Errorf("store manifest: %w", err)
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(storeDir).WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("store manifest: %v: %w", err, ErrCorrupt)
+	}
+	return m.Tables, nil
+}
+
+// verifyTable checks one table: block by block, unless its bytes carry a
+// stamp in known (see tablestamps.go), and returns its stamp.
+func verifyTable(storeDir string, id uint64, tm badger.TableManifest, kr *badger.KeyRegistry, cache *ristretto.Cache[uint64, *fb.TableIndex], known tableStamps) (stamp tableStamp, err error) {
 	name := table.IDToFilename(id)
 	dk, err := kr.DataKey(tm.KeyID)
 	if err != nil {
-		return fmt.Errorf("store table %s: unknown data key: %w", name, ErrCorrupt)
+		return stamp, fmt.Errorf("store table %s: unknown data key: %w", name, ErrCorrupt)
 	}
 	mf, err := z.OpenMmapFile(filepath.Join(storeDir, name), os.O_RDONLY, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("store table %s is missing: %w", name, ErrCorrupt)
+			return stamp, fmt.Errorf("store table %s is missing: %w", name, ErrCorrupt)
 		}
-		return fmt.Errorf("store table %s: %v: %w", name, err, ErrCorrupt)
+		return stamp, fmt.Errorf("store table %s: %v: %w", name, err, ErrCorrupt)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -266,18 +287,23 @@ func verifyTable(storeDir string, id uint64, tm badger.TableManifest, kr *badger
 			_ = mf.Close(-1)
 		}()
 	}()
+	stamp = stampOf(mf.Data)
+	mode := options.OnTableRead // every block
+	if k, ok := known[id]; ok && k == stamp {
+		mode = options.OnBlockRead // the index and the blocks Badger reads to open it
+	}
 	_, err = table.OpenTable(mf, table.Options{
 		ReadOnly:    true,
-		ChkMode:     options.OnTableRead,
+		ChkMode:     mode,
 		DataKey:     dk,
 		Compression: tm.Compression,
 		BlockSize:   4 << 10,
 		IndexCache:  cache,
 	})
 	if err != nil {
-		return fmt.Errorf("store table %s: %v: %w", name, err, ErrCorrupt)
+		return stamp, fmt.Errorf("store table %s: %v: %w", name, err, ErrCorrupt)
 	}
-	return nil
+	return stamp, nil
 }
 
 // readBounded reads a whole file, refusing one larger than limit bytes.

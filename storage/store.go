@@ -88,6 +88,9 @@ type Store struct {
 	mu    sync.RWMutex              // guards db; held shared by every operation
 	db    *badger.DB                // nil once closed
 	lock  *storeLock
+
+	stampKey []byte        // authenticates the table stamps (tablestamps.go)
+	log      badger.Logger // Badger's and the store's own warnings
 }
 
 // Badger settings sized for a desktop: about 16 MiB per memtable (two of
@@ -158,7 +161,8 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	}
 
 	kk := keyringKey(storeKey)
-	s = &Store{home: home, krAEAD: newAEAD(kk), db: db, lock: lock, marks: make(map[[16]byte]*circleMarks)}
+	s = &Store{home: home, krAEAD: newAEAD(kk), db: db, lock: lock, marks: make(map[[16]byte]*circleMarks),
+		stampKey: stampsKey(storeKey), log: blog}
 	if err := s.finishOpen(); err != nil {
 		closeQuietly(db)
 		db = nil
@@ -308,6 +312,18 @@ func (s *Store) Close() error {
 	db := s.db
 	s.db = nil
 	err := db.Close()
+	if err == nil {
+		// The tables are now as this store wrote or checked them: stamp
+		// them, so the next open need not check them block by block.
+		dir := filepath.Join(s.home, storeDirName)
+		st, serr := stampTables(dir, s.log)
+		if serr == nil {
+			serr = saveStamps(dir, s.stampKey, st)
+		}
+		if serr != nil {
+			s.log.Warningf("table stamps not kept (the next open checks every table): %v", serr)
+		}
+	}
 	if lerr := s.lock.release(); err == nil {
 		err = lerr
 	}
