@@ -102,4 +102,3 @@ func FuzzDecodeStamps(f *testing.F) {
 		}
 	})
 }
-
