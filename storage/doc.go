@@ -33,10 +33,14 @@
 // has no room for is a SIGBUS that ends the process.
 //
 // Every table is verified when the store opens and every block when it is
-// read. The whole-table check runs in Open's own goroutine, through Badger's
-// table code, before Badger starts: Badger's open-time check
+// read. The whole-table check runs in Open's own goroutines, through
+// Badger's table code, before Badger starts: Badger's open-time check
 // (OnTableRead) runs in goroutines of its own, where some damage panics
-// beyond any recover, and would read every table a second time. Open also
+// beyond any recover, and would read every table a second time. A table
+// whose bytes are those this store wrote or checked before (a stamp of its
+// size and CRC-32C, kept in an authenticated file when the store closes)
+// gets only the index and last-block checks Badger makes to open it, so an
+// open costs a read of each table rather than its decryption. Open also
 // refuses (ErrCorrupt), before Badger opens, a home where the keyring exists
 // but store/ does not; a store whose MANIFEST is missing (Badger would start
 // a new one and delete the tables) or whose last manifest change is cut short
