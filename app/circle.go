@@ -92,18 +92,21 @@ type circle struct {
 	store *storage.Store
 	log   *slog.Logger
 
-	mu         sync.Mutex
-	state      *record.CircleState
-	self       *identity.Identity
-	selfID     MemberID
-	peerKey    crypto.PrivKey
-	selfPeer   peer.ID
-	seq        uint64 // the last sequence number this member used
-	roster     map[MemberID]*member
-	byPeer     map[peer.ID]MemberID
-	epochs     map[uint64]*epochKeys
-	invites    map[[16]byte]*record.InviteState
-	maxSeen    map[MemberID]uint64
+	mu       sync.Mutex
+	state    *record.CircleState
+	self     *identity.Identity
+	selfID   MemberID
+	peerKey  crypto.PrivKey
+	selfPeer peer.ID
+	seq      uint64 // the last sequence number this member used
+	roster   map[MemberID]*member
+	byPeer   map[peer.ID]MemberID
+	epochs   map[uint64]*epochKeys
+	invites  map[[16]byte]*record.InviteState
+	maxSeen  map[MemberID]uint64
+	// inflight holds the envelopes catch-up pages are checking now, by
+	// author and sequence number (receiveBatch); safe without mu.
+	inflight   sync.Map
 	held       []heldEnvelope
 	heldBytes  int
 	after      afterPost // reactions, retractions, hidden posts
@@ -638,6 +641,7 @@ func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
 	hs := make([]envelope.Header, len(envs))
 	pres := make([]*preopened, len(envs))
 	skip := make([]bool, len(envs))
+	owned := make([]bool, len(envs)) // this batch marked it in flight
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(envs)) {
@@ -650,6 +654,16 @@ func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
 					continue
 				}
 				hs[i] = h
+				// Several members serve a returning member the same pages
+				// at once: an envelope another page is checking already,
+				// byte for byte, is left to that page.
+				if prev, loaded := c.inflight.LoadOrStore(entryKey{h.Author, h.Seq}, envs[i]); !loaded {
+					owned[i] = true
+				} else if bytes.Equal(prev.([]byte), envs[i]) {
+					c.h.count("replayed")
+					skip[i] = true
+					continue
+				}
 				var done bool
 				pres[i], _, done = c.preopen(h, envs[i], true)
 				skip[i] = done
@@ -673,6 +687,12 @@ func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
 	}
 	c.flushBatchLocked()
 	c.batch = nil
+	// Stored (or held, or refused): later copies find them in the store.
+	for i, o := range owned {
+		if o {
+			c.inflight.Delete(entryKey{hs[i].Author, hs[i].Seq})
+		}
+	}
 }
 
 // flushBatchLocked writes the batch so far and announces its messages.

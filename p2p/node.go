@@ -106,7 +106,10 @@ type Node struct {
 	cancels map[uint64]context.CancelFunc
 	nextOp  uint64
 	syncs   map[peer.ID]*peerSync
-	seen    map[peer.ID]bool // peers reported connected on Events
+	// initiating bounds the sessions this node runs as initiator at once
+	// (see maxInitiating).
+	initiating chan struct{}
+	seen       map[peer.ID]bool // peers reported connected on Events
 	// reservations are the relays the node keeps a reservation on.
 	reservations map[peer.ID]*reservation
 
@@ -138,7 +141,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		filter:  newTopicFilter(),
 		cancels: make(map[uint64]context.CancelFunc),
 		syncs:   make(map[peer.ID]*peerSync),
-		seen:    make(map[peer.ID]bool),
+
+		initiating: make(chan struct{}, maxInitiating),
+		seen:       make(map[peer.ID]bool),
 
 		reservations: make(map[peer.ID]*reservation),
 		topics:       make(map[string]*joined),

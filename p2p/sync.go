@@ -60,6 +60,13 @@ const (
 	sessionTimeout = 10 * time.Minute
 	// maxServing bounds the sessions one peer may have us serve at once.
 	maxServing = 2
+	// maxInitiating bounds the sessions a node initiates at once, whatever
+	// the peer. A member coming back to a circle connects to every member
+	// at once, and each would otherwise stream it the same history: with
+	// two at a time, the first sessions bring what was missed and the
+	// rest find nothing left to send, while one slow peer cannot hold up
+	// the others.
+	maxInitiating = 2
 	// defaultSyncEvery is the period of background sync.
 	defaultSyncEvery = 30 * time.Second
 	// requestDelay is how long a requested session waits, for gossip in
@@ -179,9 +186,15 @@ func (n *Node) syncWorker(ctx context.Context, end func(), p peer.ID, delay time
 		if n.host.Network().Connectedness(p) != network.Connected {
 			continue
 		}
+		select {
+		case n.initiating <- struct{}{}:
+		case <-ctx.Done():
+			continue // the loop sees the node closed
+		}
 		sctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "sync"), sessionTimeout)
 		err := n.initiate(sctx, p)
 		cancel()
+		<-n.initiating
 		if err != nil && ctx.Err() == nil {
 			n.log.Debug("sync session failed", "peer", p, "err", err)
 		}
