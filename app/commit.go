@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -143,6 +144,9 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 			return nil, false, err
 		}
 	}
+	// Only for the circle's current epoch: an old commit caught up on later
+	// names members who left since, as it should.
+	rekey := keys != nil && cm.Epoch == c.state.Epoch && c.sealedToGoneLocked(&cm)
 	return func() {
 		if c.node != nil && keys != nil {
 			if leave != "" {
@@ -155,7 +159,40 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 		}
 		c.retryHeldLocked()
 		c.h.emit(Event{Kind: EventEpoch, Circle: c.id})
+		if rekey {
+			// This epoch's secret reached someone removed meanwhile (a
+			// commit made at the moment of a removal, which won over the
+			// removal's own): a facilitator opens the next epoch without
+			// them at once.
+			out, err := c.commitLocked(nil, nil)
+			if err != nil {
+				c.log.Warn("commit after a removal", "err", err)
+				return
+			}
+			go func() {
+				c.send(context.Background(), out)
+				c.pushSync()
+			}()
+		}
 	}, true, nil
+}
+
+// sealedToGoneLocked reports whether a commit sealed its secret to a member
+// who is gone now, and this member, a facilitator, should take the circle
+// to a new epoch without them.
+func (c *circle) sealedToGoneLocked(cm *record.Commit) bool {
+	if me := c.selfMemberLocked(); me == nil || me.rec.Gone || me.rec.Role != record.Role_ROLE_FACILITATOR {
+		return false
+	}
+	for _, s := range cm.Secrets {
+		if len(s.Member) != 16 {
+			continue
+		}
+		if m := c.roster[MemberID(s.Member)]; m != nil && m.rec.Gone {
+			return true
+		}
+	}
+	return false
 }
 
 // keepLosingKeyLocked keeps the key of a commit that lost to the one

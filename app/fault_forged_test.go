@@ -611,3 +611,83 @@ func TestFaultForgedOverGossip(t *testing.T) {
 	}
 	waitFor(t, "C to read A's post", func() bool { return hasAll(c.texts(id), "still here for each other") })
 }
+
+// A removal made at the moment another member commits (admitting someone):
+// the other commit can win, and it was sealed to everyone, the removed
+// member included. The facilitator who applies it takes the circle to a
+// new epoch at once, whose key the removed member does not get.
+func TestFaultRemovalLosingToConcurrentCommit(t *testing.T) {
+	ctx := context.Background()
+	id, a, b, c := circleOfThree(t)
+	fb := forgerOf(t, b, id) // b's own keys: b may commit a join
+	e := fb.current()
+	ac, _ := a.h.circle(id)
+	cc, _ := c.h.circle(id)
+	ac.mu.Lock()
+	roster := ac.rosterLocked()
+	ac.mu.Unlock()
+	cc.mu.Lock()
+	cID := cc.selfID
+	cc.mu.Unlock()
+	commit := func() []byte {
+		s, err := epoch.NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := &record.Commit{Epoch: e + 1}
+		for _, m := range roster {
+			sealed, err := seal.Secret(m.pub.SealKey, [16]byte(id), e+1, s[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			body.Secrets = append(body.Secrets, &record.SealedSecret{Member: m.id[:], Sealed: sealed})
+		}
+		return fb.next(envelope.Kind_KIND_COMMIT, body)
+	}
+	fb.seq += 1000 // clear of b's own node
+
+	if err := a.h.Remove(ctx, id, cID, "asked to leave"); err != nil {
+		t.Fatal(err)
+	}
+	ac.mu.Lock()
+	x, err := ac.store.Envelope(ac.id, ac.selfID, ac.seq) // the removal's commit
+	ac.mu.Unlock()
+	if err != nil || x == nil {
+		t.Fatalf("the removal's commit: %v", err)
+	}
+	hx := sha256.Sum256(x)
+	var y []byte
+	for {
+		y = commit()
+		if hy := sha256.Sum256(y); bytes.Compare(hy[:], hx[:]) < 0 {
+			break
+		}
+	}
+	// b's commit wins over the removal's: b has it (it made it) and a
+	// receives it.
+	bc, _ := b.h.circle(id)
+	if v := bc.receive(ac.selfPeer, y); v != vAccept {
+		t.Fatalf("b takes its own commit: verdict %v", v)
+	}
+	fb.inject(a, y)
+
+	waitFor(t, "the facilitator opens an epoch past the leaked one", func() bool {
+		ac.mu.Lock()
+		defer ac.mu.Unlock()
+		return ac.state.Epoch >= e+2
+	})
+	ac.mu.Lock()
+	cur := ac.state.Epoch
+	ac.mu.Unlock()
+	cc.mu.Lock()
+	leaked := cc.epochs[cur] != nil
+	cc.mu.Unlock()
+	if leaked {
+		t.Fatalf("the removed member holds the key of the circle's current epoch %d", cur)
+	}
+	waitFor(t, "the remaining member takes the new epoch", func() bool {
+		bc.mu.Lock()
+		defer bc.mu.Unlock()
+		return bc.epochs[cur] != nil
+	})
+}
