@@ -255,6 +255,41 @@ func withPort(t multiaddr.Multiaddr, prev []multiaddr.Multiaddr) multiaddr.Multi
 }
 
 // anyPort is addrs with every TCP and UDP port set to 0.
+// newNodeOnFreePorts starts a circle's node on cfg.Listen, the addresses it
+// used last (withLast) or the templates. libp2p listens with SO_REUSEPORT,
+// so two circles could bind one fixed port and the kernel would share
+// connections between them: a port another node of this process holds
+// (taken, under mu) is never given to another, and the node's own are
+// added to it.
+func newNodeOnFreePorts(ctx context.Context, cfg p2p.Config, templates []multiaddr.Multiaddr, withLast bool, mu *sync.Mutex, taken map[string]bool) (*p2p.Node, error) {
+	mu.Lock()
+	for i, a := range cfg.Listen {
+		if taken[a.String()] {
+			cfg.Listen[i] = anyPort([]multiaddr.Multiaddr{a})[0]
+		}
+	}
+	mu.Unlock()
+	node, err := p2p.New(ctx, cfg)
+	if err != nil && withLast {
+		cfg.Listen = templates // the old ports are taken: the templates
+		node, err = p2p.New(ctx, cfg)
+	}
+	if err != nil {
+		// A fixed port serves one circle; the others take free ones.
+		cfg.Listen = anyPort(templates)
+		node, err = p2p.New(ctx, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	for _, a := range node.Addrs() {
+		taken[a.String()] = true
+	}
+	mu.Unlock()
+	return node, nil
+}
+
 func anyPort(addrs []multiaddr.Multiaddr) []multiaddr.Multiaddr {
 	out := make([]multiaddr.Multiaddr, 0, len(addrs))
 	for _, a := range addrs {
@@ -320,35 +355,11 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 		// Relayed pairs of members try to go direct.
 		HolePunching: true,
 	}
-	// libp2p listens with SO_REUSEPORT, so two circles could bind one fixed
-	// port and the kernel would share connections between them: a port one
-	// circle holds is never given to another.
-	h.mu.Lock()
-	for i, a := range cfg.Listen {
-		if h.taken[a.String()] {
-			cfg.Listen[i] = anyPort([]multiaddr.Multiaddr{a})[0]
-		}
-	}
-	h.mu.Unlock()
-	node, err := p2p.New(ctx, cfg)
-	if err != nil && len(last) > 0 {
-		cfg.Listen = h.opt.Listen // the old ports are taken: the templates
-		node, err = p2p.New(ctx, cfg)
-	}
-	if err != nil {
-		// A fixed port serves one circle; the others take free ones.
-		cfg.Listen = anyPort(h.opt.Listen)
-		node, err = p2p.New(ctx, cfg)
-	}
+	node, err := newNodeOnFreePorts(ctx, cfg, h.opt.Listen, len(last) > 0, &h.mu, h.taken)
 	if err != nil {
 		return err
 	}
 	node.Handle(JoinProtocol, maxJoinRequest, c.handleJoin)
-	h.mu.Lock()
-	for _, a := range node.Addrs() {
-		h.taken[a.String()] = true
-	}
-	h.mu.Unlock()
 
 	c.mu.Lock()
 	c.node = node

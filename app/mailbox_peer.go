@@ -345,31 +345,11 @@ func (m *Mailbox) newNode(ctx context.Context, key crypto.PrivKey, last [][]byte
 		// The circle's relay: for its roster (and outstanding invites) only.
 		RelayService: true,
 	}
-	m.mu.Lock()
-	for i, a := range cfg.Listen {
-		if m.taken[a.String()] {
-			cfg.Listen[i] = anyPort([]multiaddr.Multiaddr{a})[0]
-		}
-	}
-	m.mu.Unlock()
-	node, err := p2p.New(ctx, cfg)
-	if err != nil && len(last) > 0 {
-		cfg.Listen = m.opt.Listen
-		node, err = p2p.New(ctx, cfg)
-	}
-	if err != nil {
-		cfg.Listen = anyPort(m.opt.Listen)
-		node, err = p2p.New(ctx, cfg)
-	}
+	node, err := newNodeOnFreePorts(ctx, cfg, m.opt.Listen, len(last) > 0, &m.mu, m.taken)
 	if err != nil {
 		return nil, err
 	}
 	node.Handle(MailboxProtocol, maxMailboxLetter+1024, c.handleLetter)
-	m.mu.Lock()
-	for _, a := range node.Addrs() {
-		m.taken[a.String()] = true
-	}
-	m.mu.Unlock()
 	return node, nil
 }
 
