@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 	"unicode/utf8"
 
@@ -167,40 +168,13 @@ func (h *Hearth) Join(ctx context.Context, code, nick string) (CircleID, error) 
 			Nick: nick, Role: record.Role_ROLE_MEMBER,
 		},
 	}
-	req.Proof = joinProof(inv, req)
-	reqBytes, err := proto.Marshal(req)
-	if err != nil {
-		return id, err
-	}
-
-	oneTime, err := invitePeerKey(inv)
-	if err != nil {
-		return id, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	tmp, err := p2p.New(ctx, p2p.Config{Key: oneTime, Listen: h.loopbackListen(), Logger: h.log})
+	resp, err := requestJoin(ctx, inv, req, h.loopbackListen(), h.log)
 	if err != nil {
-		return id, fmt.Errorf("join: %w", err)
+		return id, err
 	}
-	defer tmp.Close()
-	tmp.Allow(inv.Inviter)
-	tmp.Allow(relaysIn(inv.Addrs)...) // an inviter behind NAT, reached through its mailbox
-	if err := tmp.Connect(ctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
-		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
-	}
-	respBytes, err := tmp.Request(ctx, inv.Inviter, JoinProtocol, reqBytes, maxJoinResponse)
-	if err != nil {
-		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
-	}
-	var resp record.JoinResponse
-	if err := proto.Unmarshal(respBytes, &resp); err != nil {
-		return id, fmt.Errorf("%w: malformed answer", ErrJoinRefused)
-	}
-	if resp.Error != "" {
-		return id, joinError(resp.Error)
-	}
-	if err := h.admitted(ctx, inv, self, peerKey, nick, &resp); err != nil {
+	if err := h.admitted(ctx, inv, self, peerKey, nick, resp); err != nil {
 		return id, err
 	}
 	return id, nil
@@ -215,6 +189,47 @@ const (
 	refusedBad     = "malformed"
 	refusedKind    = "kind" // a mailbox with a member's invite, or the reverse
 )
+
+// joinTimeout bounds a join, from the request to being admitted.
+const joinTimeout = 60 * time.Second
+
+// requestJoin asks the inviter to admit req: from a throwaway host with the
+// invite's one-time peer key (the only one the inviter's gate lets in for
+// it), dialling the inviter directly or through a relay named in the code.
+// It returns the inviter's answer, or why there is none.
+func requestJoin(ctx context.Context, inv invite.Invite, req *record.JoinRequest, listen []multiaddr.Multiaddr, log *slog.Logger) (*record.JoinResponse, error) {
+	req.Proof = joinProof(inv, req)
+	reqBytes, err := proto.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	oneTime, err := invitePeerKey(inv)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := p2p.New(ctx, p2p.Config{Key: oneTime, Listen: listen, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	defer tmp.Close()
+	tmp.Allow(inv.Inviter)
+	tmp.Allow(relaysIn(inv.Addrs)...) // an inviter behind NAT, reached through its mailbox
+	if err := tmp.Connect(ctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrUnreachable, err)
+	}
+	respBytes, err := tmp.Request(ctx, inv.Inviter, JoinProtocol, reqBytes, maxJoinResponse)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", ErrUnreachable, err)
+	}
+	var resp record.JoinResponse
+	if err := proto.Unmarshal(respBytes, &resp); err != nil {
+		return nil, fmt.Errorf("%w: malformed answer", ErrJoinRefused)
+	}
+	if resp.Error != "" {
+		return nil, joinError(resp.Error)
+	}
+	return &resp, nil
+}
 
 func joinError(code string) error {
 	switch code {

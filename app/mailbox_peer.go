@@ -631,37 +631,11 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 			Nick: mailboxNick, Role: record.Role_ROLE_MAILBOX, Addrs: c.state.Addrs,
 		},
 	}
-	req.Proof = joinProof(inv, req)
-	reqBytes, err := proto.Marshal(req)
-	if err != nil {
-		return id, err
-	}
-	oneTime, err := invitePeerKey(inv)
-	if err != nil {
-		return id, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	tmp, err := p2p.New(ctx, p2p.Config{Key: oneTime, Listen: anyPort(m.opt.Listen[:1]), Logger: m.log})
+	resp, err := requestJoin(ctx, inv, req, anyPort(m.opt.Listen[:1]), m.log)
 	if err != nil {
-		return id, fmt.Errorf("join: %w", err)
-	}
-	defer tmp.Close()
-	tmp.Allow(inv.Inviter)
-	tmp.Allow(relaysIn(inv.Addrs)...)
-	if err := tmp.Connect(ctx, peer.AddrInfo{ID: inv.Inviter, Addrs: inv.Addrs}); err != nil {
-		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
-	}
-	respBytes, err := tmp.Request(ctx, inv.Inviter, JoinProtocol, reqBytes, maxJoinResponse)
-	if err != nil {
-		return id, fmt.Errorf("%w (%v)", ErrUnreachable, err)
-	}
-	var resp record.JoinResponse
-	if err := proto.Unmarshal(respBytes, &resp); err != nil {
-		return id, fmt.Errorf("%w: malformed answer", ErrJoinRefused)
-	}
-	if resp.Error != "" {
-		return id, joinError(resp.Error)
+		return id, err
 	}
 	if resp.Mailbox == nil || !bytes.Equal(resp.Circle, id[:]) {
 		return id, ErrNotMailboxInvite
