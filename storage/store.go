@@ -90,6 +90,7 @@ type Store struct {
 	lock  *storeLock
 
 	stampKey []byte        // authenticates the table stamps (tablestamps.go)
+	stamps   tableStamps   // of the tables checked when the store opened
 	log      badger.Logger // Badger's and the store's own warnings
 }
 
@@ -163,6 +164,9 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	kk := keyringKey(storeKey)
 	s = &Store{home: home, krAEAD: newAEAD(kk), db: db, lock: lock, marks: make(map[[16]byte]*circleMarks),
 		stampKey: stampsKey(storeKey), log: blog}
+	// What preflight checked; tables never change, so Close stamps only the
+	// ones written since.
+	s.stamps = loadStamps(storeDir, s.stampKey)
 	if err := s.finishOpen(); err != nil {
 		closeQuietly(db)
 		db = nil
@@ -316,7 +320,7 @@ func (s *Store) Close() error {
 		// The tables are now as this store wrote or checked them: stamp
 		// them, so the next open need not check them block by block.
 		dir := filepath.Join(s.home, storeDirName)
-		st, serr := stampTables(dir, s.log)
+		st, serr := stampTables(dir, s.log, s.stamps)
 		if serr == nil {
 			serr = saveStamps(dir, s.stampKey, st)
 		}

@@ -157,16 +157,21 @@ func saveStamps(storeDir string, key []byte, st tableStamps) error {
 	return nil
 }
 
-// stampTables stamps every table the manifest names, reading each file
-// once. It runs when the store closes: the tables are then as this store
-// wrote or checked them.
-func stampTables(storeDir string, log badger.Logger) (tableStamps, error) {
+// stampTables stamps every table the manifest names: those in known (the
+// tables checked when the store opened; a table file never changes) as they
+// were, the others by reading them. It runs when the store closes: the
+// tables are then as this store wrote or checked them.
+func stampTables(storeDir string, log badger.Logger, known tableStamps) (tableStamps, error) {
 	tables, err := manifestTables(storeDir, log)
 	if err != nil {
 		return nil, err
 	}
 	st := make(tableStamps, len(tables))
 	for id := range tables {
+		if k, ok := known[id]; ok {
+			st[id] = k
+			continue
+		}
 		f, err := os.Open(filepath.Join(storeDir, table.IDToFilename(id)))
 		if err != nil {
 			return nil, err

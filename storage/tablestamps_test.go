@@ -47,7 +47,7 @@ func TestStampsDoNotHideDamage(t *testing.T) {
 	must(t, flip(matches[0], func(n int64) int64 { return n / 4 })) // inside a data block
 	// Stamps of the damaged bytes, under a key that is not the store's:
 	// ignored, so the damage is found.
-	forged, err := stampTables(dir, nil)
+	forged, err := stampTables(dir, nil, nil)
 	must(t, err)
 	must(t, saveStamps(dir, stampsKey([32]byte{9}), forged))
 	if s, err := Open(home, testKey, Options{}); !errors.Is(err, ErrCorrupt) {
