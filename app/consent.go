@@ -40,7 +40,7 @@ func (h *Hearth) NarrowScope(ctx context.Context, id CircleID, target string, sc
 		}
 		if t, ok := refOf(ref); ok {
 			if old, narrowed := c.after.scope[t]; narrowed && envelope.Scope(scope) >= old {
-				return fmt.Errorf("%w: a post's scope can only narrow once consent is withdrawn", ErrInvalid)
+				return fmt.Errorf("%w: once narrowed, who may see a post cannot be widened again", ErrInvalid)
 			}
 		}
 		return nil

@@ -84,7 +84,7 @@ func TestFacilitationCommands(t *testing.T) {
 			t.Fatalf("after rescope: scope %q, want future", m.Scope)
 		}
 	}
-	wantFailure(t, "widening a scope", a.run("rescope", "--circle", circle, "--post", shared, "--scope", "resource"), exitUsage, "only narrow")
+	wantFailure(t, "widening a scope", a.run("rescope", "--circle", circle, "--post", shared, "--scope", "resource"), exitUsage, "cannot be widened")
 }
 
 func TestEventCommands(t *testing.T) {
