@@ -335,3 +335,37 @@ func TestJitter(t *testing.T) {
 		t.Errorf("jitter spread: got %v, want at least %v", hi-lo, d/4)
 	}
 }
+
+// slowLog is a memLog whose Deliver takes a while, so that sessions overlap.
+type slowLog struct{ *memLog }
+
+func (l slowLog) Deliver(from peer.ID, envs [][]byte) error {
+	time.Sleep(100 * time.Millisecond)
+	return l.memLog.Deliver(from, envs)
+}
+
+// A node coming back to five peers that hold the same history runs at most
+// maxInitiating sessions at once: the first bring what was missed, the
+// later ones find nothing left, instead of five copies streaming in.
+func TestReturningNodeBoundsItsSessions(t *testing.T) {
+	const peers, n = 5, 2000
+	lr := newMemLog()
+	r := newNode(t, Config{Log: slowLog{lr}})
+	var others []*Node
+	for range peers {
+		l := newMemLog()
+		l.fill([]int{0}, n, 100)
+		others = append(others, newNode(t, Config{Log: l}))
+	}
+	allowAll(append([]*Node{r}, others...)...)
+	for _, o := range others {
+		connect(t, r, o)
+	}
+	waitFor(t, "the returning node to hold the history", func() bool { return lr.len() == n })
+	time.Sleep(2 * requestDelay) // the peers' own sessions, if any, have run
+	// Two sessions at once: two copies, not five.
+	if got := lr.receivedCount(); got > 2*n+n/2 {
+		t.Fatalf("envelopes delivered, copies included: got %d, want at most about %d (two sessions at once)", got, 2*n)
+	}
+	t.Logf("envelopes delivered, copies included: %d", lr.receivedCount())
+}
