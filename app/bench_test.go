@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/ed25519"
 	"strings"
 	"sync"
 	"testing"
@@ -177,7 +176,11 @@ func BenchmarkReceiveRatio(b *testing.B) {
 	ek := c.epochs[c.state.Epoch]
 	body, _ := proto.Marshal(&record.Post{Text: strings.Repeat("a", 150)})
 	rec := &envelope.Record{Kind: envelope.Kind_KIND_POST, Body: body, Lamport: 1}
-	look := func(identity.MemberID) (ed25519.PublicKey, error) { return other.Public().SignKey, nil }
+	v, err := identity.NewVerifier(other.Public().SignKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	look := func(identity.MemberID) (*identity.Verifier, error) { return v, nil }
 	var crypt, recv time.Duration
 	b.ResetTimer()
 	for i := range b.N {

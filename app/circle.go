@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -49,10 +51,11 @@ const (
 
 // member is a roster entry.
 type member struct {
-	rec  *record.Member
-	id   MemberID
-	pub  identity.Public
-	peer peer.ID
+	rec      *record.Member
+	id       MemberID
+	pub      identity.Public
+	verifier *identity.Verifier // pub.SignKey, expanded for fast checks
+	peer     peer.ID
 }
 
 // epochKeys are what a circle derives from one epoch's secret.
@@ -70,12 +73,22 @@ type epochKeys struct {
 
 // open opens an envelope of this epoch: under the epoch's key, or under a
 // losing commit's.
-func (ek *epochKeys) open(circle CircleID, env []byte, lookup func(identity.MemberID) (ed25519.PublicKey, error)) (*envelope.Opened, error) {
+func (ek *epochKeys) open(circle CircleID, env []byte, lookup func(identity.MemberID) (*identity.Verifier, error)) (*envelope.Opened, error) {
 	o, err := envelope.Open([16]byte(circle), &ek.content, env, lookup)
 	for i := 0; errors.Is(err, envelope.ErrDecrypt) && i < len(ek.lost); i++ {
 		o, err = envelope.Open([16]byte(circle), &ek.lost[i], env, lookup)
 	}
 	return o, err
+}
+
+// decrypt decrypts an envelope of this epoch, as open does, but leaves its
+// signature unchecked.
+func (ek *epochKeys) decrypt(circle CircleID, env []byte) (envelope.Header, *envelope.Signed, error) {
+	h, s, err := envelope.Decrypt([16]byte(circle), &ek.content, env)
+	for i := 0; errors.Is(err, envelope.ErrDecrypt) && i < len(ek.lost); i++ {
+		h, s, err = envelope.Decrypt([16]byte(circle), &ek.lost[i], env)
+	}
+	return h, s, err
 }
 
 // heldEnvelope is an envelope kept until its epoch key or author arrives.
@@ -106,7 +119,11 @@ type circle struct {
 	maxSeen  map[MemberID]uint64
 	// inflight holds the envelopes catch-up pages are checking now, by
 	// author and sequence number (receiveBatch); safe without mu.
-	inflight   sync.Map
+	inflight sync.Map
+	// view is what checking an envelope needs, for use without mu: the
+	// epochs' keys and the members' verifiers, replaced (never changed)
+	// under mu when they change (publishViewLocked).
+	view       atomic.Pointer[keyView]
 	held       []heldEnvelope
 	heldBytes  int
 	after      afterPost // reactions, retractions, hidden posts
@@ -184,6 +201,7 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 		}
 		c.epochs[n] = newEpochKeys(id, n, epoch.Secret(s))
 	}
+	c.publishViewLocked()
 	if c.epochs[c.state.Epoch] == nil {
 		return nil, fmt.Errorf("circle %s: key of the current epoch missing: %w", id, storage.ErrNoEpoch)
 	}
@@ -207,30 +225,53 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 	return c, nil
 }
 
+// keyView is a snapshot of the keys receipt checks envelopes with.
+type keyView struct {
+	epochs    map[uint64]*epochKeys
+	verifiers map[MemberID]*identity.Verifier
+}
+
+// publishViewLocked replaces the view after the epochs or the roster
+// changed.
+func (c *circle) publishViewLocked() {
+	v := &keyView{epochs: maps.Clone(c.epochs), verifiers: make(map[MemberID]*identity.Verifier, len(c.roster))}
+	for id, m := range c.roster {
+		v.verifiers[id] = m.verifier
+	}
+	c.view.Store(v)
+}
+
 // addMemberLocked puts m in the in-memory roster.
 func (c *circle) addMemberLocked(m *record.Member) error {
 	pub := identity.Public{SignKey: ed25519.PublicKey(m.SignKey), SealKey: m.SealKey}
-	if len(m.SignKey) != ed25519.PublicKeySize {
-		return fmt.Errorf("roster entry with a bad signing key")
+	v, err := identity.NewVerifier(pub.SignKey)
+	if err != nil {
+		return fmt.Errorf("roster entry with a bad signing key: %w", err)
 	}
 	pid, err := peer.IDFromBytes(m.PeerId)
 	if err != nil {
 		return fmt.Errorf("roster entry with a bad peer id: %w", err)
 	}
 	id := pub.ID()
-	c.roster[id] = &member{rec: m, id: id, pub: pub, peer: pid}
+	c.roster[id] = &member{rec: m, id: id, pub: pub, verifier: v, peer: pid}
 	c.byPeer[pid] = id
+	c.publishViewLocked()
 	return nil
 }
 
-// saveMemberLocked persists a roster entry.
+// saveMemberLocked persists a roster entry, durably.
 func (c *circle) saveMemberLocked(m *record.Member) error {
+	return c.saveMemberAsLocked(m, true)
+}
+
+// saveMemberAsLocked persists a roster entry, durably or not.
+func (c *circle) saveMemberAsLocked(m *record.Member, durable bool) error {
 	b, err := proto.Marshal(m)
 	if err != nil {
 		return err
 	}
 	id := identity.Public{SignKey: m.SignKey}.ID()
-	return c.store.Put(c.id, bucketMembers, id[:], b, true)
+	return c.store.Put(c.id, bucketMembers, id[:], b, durable)
 }
 
 func (c *circle) saveStateLocked(durable bool) error {
@@ -249,13 +290,14 @@ func (c *circle) saveInviteLocked(id [16]byte, inv *record.InviteState) error {
 	return c.store.Put(c.id, bucketInvites, id[:], b, true)
 }
 
-// signKey looks up an author's signing key; callers hold mu.
-func (c *circle) signKeyLocked(a MemberID) (ed25519.PublicKey, error) {
+// signKeyLocked looks up the verifier of an author's signing key; callers
+// hold mu.
+func (c *circle) signKeyLocked(a MemberID) (*identity.Verifier, error) {
 	m := c.roster[a]
 	if m == nil {
 		return nil, errors.New("not in the roster")
 	}
-	return m.pub.SignKey, nil
+	return m.verifier, nil
 }
 
 func (c *circle) selfMemberLocked() *member { return c.roster[c.selfID] }
@@ -353,7 +395,7 @@ func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verd
 	// The costly part of receipt, decryption and the signature check, runs
 	// before the circle's lock is taken, so validators on several cores do
 	// not queue behind one another.
-	pre, v, done := c.preopen(h, env, false)
+	pre, v, done := c.preopen(h, env, false, false)
 	if done {
 		return v
 	}
@@ -379,21 +421,27 @@ func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verd
 }
 
 // preopened is an envelope decrypted and verified before the circle's lock
-// was taken. The keys it was checked with cannot change under it: an
-// epoch's secret and a member's signing key are fixed once known.
+// was taken, with the keys of the view then. A member's signing key is
+// fixed once known; an epoch's key may be replaced (two commits for one
+// epoch, see commit.go), so an envelope that failed to decrypt under a key
+// replaced since is opened again under the lock.
 type preopened struct {
 	o   *envelope.Opened
 	err error
+	ek  *epochKeys // the keys it was opened under
+	// v is the author's verifier while the signature is still to be
+	// checked (a catch-up page checks its signatures together).
+	v *identity.Verifier
 }
 
 // preopen does, without the circle's lock, what receipt can do without it:
 // with replays true (catch-up, where several peers serve the same
 // envelopes), a replay of a stored envelope is recognised by its bytes and
 // accepted with no cryptography (done is true); otherwise the envelope is
-// decrypted and verified when its epoch and author are known. Gossip skips
-// the store read: its own message ids keep copies away. A nil result leaves
-// everything to receiveLocked.
-func (c *circle) preopen(h envelope.Header, env []byte, replays bool) (pre *preopened, v verdict, done bool) {
+// decrypted and, unless deferVerify, verified, when its epoch and author
+// are known. Gossip skips the store read: its own message ids keep copies
+// away. A nil result leaves everything to receiveLocked.
+func (c *circle) preopen(h envelope.Header, env []byte, replays, deferVerify bool) (pre *preopened, v verdict, done bool) {
 	if replays {
 		stored, err := c.store.Envelope(c.id, h.Author, h.Seq)
 		if err == nil && stored != nil && bytes.Equal(stored, env) {
@@ -401,21 +449,54 @@ func (c *circle) preopen(h envelope.Header, env []byte, replays bool) (pre *preo
 			return nil, vDuplicate, true
 		}
 	}
-	c.mu.Lock()
-	ek := c.epochs[h.Epoch]
-	key, kerr := c.signKeyLocked(h.Author)
-	tooFar := h.Seq > c.maxSeen[h.Author]+maxSeqJump
-	c.mu.Unlock()
-	if ek == nil || kerr != nil || tooFar {
+	view := c.view.Load()
+	if view == nil {
 		return nil, 0, false
 	}
-	o, err := ek.open(c.id, env, func(a identity.MemberID) (ed25519.PublicKey, error) {
+	ek, key := view.epochs[h.Epoch], view.verifiers[h.Author]
+	if ek == nil || key == nil {
+		return nil, 0, false
+	}
+	if deferVerify {
+		h, s, err := ek.decrypt(c.id, env)
+		if err != nil {
+			return &preopened{err: err, ek: ek}, 0, false
+		}
+		return &preopened{o: &envelope.Opened{Header: h, Signed: s}, v: key, ek: ek}, 0, false
+	}
+	o, err := ek.open(c.id, env, func(a identity.MemberID) (*identity.Verifier, error) {
 		if a != h.Author {
 			return nil, errors.New("not in the roster")
 		}
 		return key, nil
 	})
-	return &preopened{o: o, err: err}, 0, false
+	return &preopened{o: o, err: err, ek: ek}, 0, false
+}
+
+// verifyPreopened checks together the signatures preopen left unchecked in
+// pres, and decodes the records that pass.
+func (c *circle) verifyPreopened(pres []*preopened) {
+	var ss []*envelope.Signed
+	var vs []*identity.Verifier
+	var idx []int
+	for i, p := range pres {
+		if p != nil && p.v != nil {
+			ss, vs, idx = append(ss, p.o.Signed), append(vs, p.v), append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	for j, err := range envelope.VerifyAll([16]byte(c.id), ss, vs) {
+		p := pres[idx[j]]
+		p.v = nil
+		if err == nil {
+			p.o.Record, err = p.o.Signed.Decode()
+		}
+		if err != nil {
+			p.o, p.err = nil, err
+		}
+	}
 }
 
 // Group commit of received records.
@@ -476,6 +557,9 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 		return vIgnore
 	}
 	var o *envelope.Opened
+	if pre != nil && errors.Is(pre.err, envelope.ErrDecrypt) && ek != pre.ek {
+		pre = nil // opened under an epoch key replaced since: again, under this one
+	}
 	if pre != nil {
 		o, err = pre.o, pre.err
 	} else {
@@ -635,65 +719,92 @@ type batch struct {
 // receiveBatch takes many envelopes at once, as catch-up sync delivers
 // them: each goes through the receive path, and those that change nothing
 // but the history are stored together. Decryption and signature checks run
-// first, spread over the cores and outside the circle's lock; replays of
-// stored envelopes (several peers serving the same catch-up) cost a read.
+// first, outside the circle's lock, the page split over the cores and the
+// signatures of each part checked as one batch; replays of stored
+// envelopes (several peers serving the same catch-up) cost a read.
 func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
-	hs := make([]envelope.Header, len(envs))
-	pres := make([]*preopened, len(envs))
-	skip := make([]bool, len(envs))
-	owned := make([]bool, len(envs)) // this batch marked it in flight
-	work := make(chan int)
+	c.applyBatch(from, c.prepareBatch(envs))
+}
+
+// preparedBatch is a catch-up page checked outside the circle's lock, to
+// be applied in order.
+type preparedBatch struct {
+	envs  [][]byte
+	hs    []envelope.Header
+	pres  []*preopened
+	skip  []bool
+	owned []bool // this batch marked it in flight
+}
+
+// prepareBatch is the first stage of receiveBatch: parsing, replays, and
+// decryption and signature checks, with no lock held.
+func (c *circle) prepareBatch(envs [][]byte) *preparedBatch {
+	b := &preparedBatch{
+		envs:  envs,
+		hs:    make([]envelope.Header, len(envs)),
+		pres:  make([]*preopened, len(envs)),
+		skip:  make([]bool, len(envs)),
+		owned: make([]bool, len(envs)),
+	}
+	parts := min(runtime.GOMAXPROCS(0), (len(envs)+minPart-1)/minPart)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(envs)) {
+	for p := range parts {
+		lo, hi := p*len(envs)/parts, (p+1)*len(envs)/parts
 		wg.Go(func() {
-			for i := range work {
+			for i := lo; i < hi; i++ {
 				h, err := envelope.Parse(envs[i])
 				if err != nil {
 					c.h.count("refused_malformed")
-					skip[i] = true
+					b.skip[i] = true
 					continue
 				}
-				hs[i] = h
+				b.hs[i] = h
 				// Several members serve a returning member the same pages
 				// at once: an envelope another page is checking already,
 				// byte for byte, is left to that page.
 				if prev, loaded := c.inflight.LoadOrStore(entryKey{h.Author, h.Seq}, envs[i]); !loaded {
-					owned[i] = true
+					b.owned[i] = true
 				} else if bytes.Equal(prev.([]byte), envs[i]) {
 					c.h.count("replayed")
-					skip[i] = true
+					b.skip[i] = true
 					continue
 				}
 				var done bool
-				pres[i], _, done = c.preopen(h, envs[i], true)
-				skip[i] = done
+				b.pres[i], _, done = c.preopen(h, envs[i], true, true)
+				b.skip[i] = done
 			}
+			c.verifyPreopened(b.pres[lo:hi])
 		})
 	}
-	for i := range envs {
-		work <- i
-	}
-	close(work)
 	wg.Wait()
+	return b
+}
 
+// applyBatch is the second stage of receiveBatch: applying and storing,
+// under the circle's lock.
+func (c *circle) applyBatch(from peer.ID, b *preparedBatch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flushPendingLocked()
-	c.batch = &batch{has: make(map[entryKey]bool, len(envs))}
-	for i, env := range envs {
-		if !skip[i] {
-			c.receiveLocked(from, hs[i], env, pres[i])
+	c.batch = &batch{has: make(map[entryKey]bool, len(b.envs))}
+	for i, env := range b.envs {
+		if !b.skip[i] {
+			c.receiveLocked(from, b.hs[i], env, b.pres[i])
 		}
 	}
 	c.flushBatchLocked()
 	c.batch = nil
 	// Stored (or held, or refused): later copies find them in the store.
-	for i, o := range owned {
+	for i, o := range b.owned {
 		if o {
-			c.inflight.Delete(entryKey{hs[i].Author, hs[i].Seq})
+			c.inflight.Delete(entryKey{b.hs[i].Author, b.hs[i].Seq})
 		}
 	}
 }
+
+// minPart is the fewest envelopes of a catch-up page given a core of its
+// own: smaller parts lose more to starting than they gain.
+const minPart = 16
 
 // flushBatchLocked writes the batch so far and announces its messages.
 func (c *circle) flushBatchLocked() {
@@ -841,7 +952,10 @@ func (c *circle) applyLocked(env []byte, o *envelope.Opened) (after func(), dura
 		}
 		addrs := parseAddrs(p.Addrs)
 		author.rec.Addrs = p.Addrs
-		if err := c.saveMemberLocked(author.rec); err != nil {
+		// Addresses are a hint for the next start, which the presence
+		// records in the log bring again: written without waiting for
+		// the disk, unlike the roster changes saveMemberLocked keeps.
+		if err := c.saveMemberAsLocked(author.rec, false); err != nil {
 			return nil, false, err
 		}
 		pid := author.peer

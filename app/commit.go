@@ -134,6 +134,7 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 			return nil, false, fmt.Errorf("store epoch key: %w", err)
 		}
 		c.epochs[cm.Epoch] = keys
+		c.publishViewLocked()
 		if err := c.noteEpochStartLocked(cm.Epoch); err != nil {
 			return nil, false, err
 		}
@@ -219,6 +220,7 @@ func (c *circle) keepLosingKeyLocked(cm *record.Commit) {
 		next := *ek
 		next.lost = append(slices.Clone(ek.lost), content)
 		c.epochs[cm.Epoch] = &next
+		c.publishViewLocked()
 		return
 	}
 }

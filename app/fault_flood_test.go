@@ -296,3 +296,41 @@ func TestFaultReceiverClockADayBehind(t *testing.T) {
 		t.Fatalf("the reply's advisory time %v is not a day behind %v", mine.SentAt, msgs[n-2].SentAt)
 	}
 }
+
+// A catch-up page whose signatures are checked as one batch: records
+// forged in another member's name among a member's genuine ones are each
+// refused and counted, and every genuine one is kept.
+func TestFaultForgedInCatchUpPage(t *testing.T) {
+	id, a, b, c := circleOfThree(t)
+	f := forgerOf(t, b, id)
+	victim := memberID(t, a, id)
+	cc, err := c.h.circle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page [][]byte
+	var want []string
+	for i := range 64 {
+		if i%8 == 3 || i%8 == 6 {
+			page = append(page, f.impersonate(victim, uint64(500+i), "words put in another's mouth"))
+			continue
+		}
+		text := fmt.Sprintf("b's post from the page %d", i)
+		page = append(page, f.next(envelope.Kind_KIND_POST, &record.Post{Text: text}))
+		want = append(want, text)
+	}
+	before := c.h.Counters()
+	cc.receiveBatch(f.peer, page)
+	if got := c.h.Counters()["refused_forged"] - before["refused_forged"]; got != 16 {
+		t.Errorf("forged records refused: got %d, want 16", got)
+	}
+	texts := c.texts(id)
+	if !hasAll(texts, want...) {
+		t.Errorf("genuine records of the page missing from C's history")
+	}
+	for _, s := range texts {
+		if s == "words put in another's mouth" {
+			t.Fatalf("C keeps a record forged in A's name")
+		}
+	}
+}

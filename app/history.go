@@ -449,3 +449,14 @@ func (l *circleLog) Deliver(from peer.ID, envs [][]byte) error {
 	(*circle)(l).receiveBatch(from, envs)
 	return nil
 }
+
+// Prepare and Apply make circleLog a p2p.StagedLog: a catch-up page is
+// decrypted and verified while the page before it is applied and stored.
+func (l *circleLog) Prepare(from peer.ID, envs [][]byte) any {
+	return (*circle)(l).prepareBatch(envs)
+}
+
+func (l *circleLog) Apply(from peer.ID, prepared any) error {
+	(*circle)(l).applyBatch(from, prepared.(*preparedBatch))
+	return nil
+}

@@ -328,7 +328,7 @@ func (c *circle) storeWelcomeLocked(items []*record.WelcomeItem) {
 			continue
 		}
 		s := &envelope.Signed{Epoch: it.Epoch, Author: MemberID(it.Author), Seq: it.Seq, Record: it.Record, Signature: it.Signature}
-		if err := s.Verify([16]byte(c.id), it.SignKey); err != nil {
+		if err := s.VerifyKey([16]byte(c.id), it.SignKey); err != nil {
 			c.h.count("refused_welcome_item")
 			continue
 		}

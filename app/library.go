@@ -256,7 +256,7 @@ func verifyItem(circle [16]byte, it *record.WelcomeItem) bool {
 		return false
 	}
 	s := &envelope.Signed{Epoch: it.Epoch, Author: MemberID(it.Author), Seq: it.Seq, Record: it.Record, Signature: it.Signature}
-	if s.Verify(circle, it.SignKey) != nil {
+	if s.VerifyKey(circle, it.SignKey) != nil {
 		return false
 	}
 	rec, err := s.Decode()

@@ -105,6 +105,7 @@ func (c *circle) shredExpiredLocked() error {
 			_ = c.store.Delete(c.id, bucketEpochStart, epochKey(n))
 		}
 	}
+	c.publishViewLocked()
 	c.log.Info("retention: shredded old epochs", "below", below)
 	return nil
 }

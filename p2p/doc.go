@@ -54,9 +54,13 @@
 // Frames. A Frame has a kind and, depending on it, one more field:
 //
 //	KIND_MARKS  marks: the sender's high-water map, one Mark (16-byte author
-//	            id, sequence number >= 1) per author, authors in strictly
+//	            id, sequence number) per author, authors in strictly
 //	            ascending byte order, at most MaxAuthors (10,000) of them.
-//	            An author absent from the map is at 0.
+//	            An author absent from the map is at 0. A Mark MAY carry a
+//	            busy mark above its sequence number: the envelopes after
+//	            the sequence number up to it are on their way to the sender
+//	            from another peer. The sequence number is 0 only in a Mark
+//	            with a busy mark.
 //	KIND_BATCH  envelopes: 1 to MaxBatchEnvelopes (256) non-empty envelopes
 //	            totalling at most MaxBatchBytes (1 MiB), in ascending
 //	            sequence order for each author.
@@ -76,19 +80,35 @@
 //  3. I sends BATCH frames with the envelopes R lacks, then DONE.
 //
 // "The envelopes X lacks", for the maps exchanged in this round: for every
-// author whose mark on the sending side is above X's mark, the envelopes
-// with sequence numbers from X's mark + 1 to the sender's mark, taken from
-// the sender's Log in ascending order, authors in ascending byte order. In
+// author whose mark on the sending side is above X's mark (its busy mark,
+// where it has one), the envelopes with sequence numbers from that mark + 1
+// to the sender's mark, taken from the sender's Log in ascending order,
+// authors in ascending byte order. In
 // one round a side MUST NOT send more than 4,096 envelopes or 16 MiB of
 // envelopes; it stops early at that bound and the next round continues. A
 // receiver passes each batch to its Log as it arrives (Log.Deliver), and
 // MUST treat more than a round's worth as a protocol violation.
 //
+// Busy marks. A member coming back after a while connects to every member
+// at once, and each would stream it the same history. So a node keeps, for
+// every session it runs, what that session's peer announced it holds
+// beyond the node's own marks (the session's claim), and announces the
+// other sessions' claims as busy marks: the first session to learn what
+// is missing fetches it, and the peers of the others skip it. The sessions
+// a node initiates announce their marks and make their claims one at a
+// time (waiting at most a second for the turn), across the round trip; a
+// responder knows its peer's marks before it announces, and claims at
+// once. A session that fails before the node
+// holds what it claimed asks every other connected peer for a session.
+// Busy marks are a hint: a peer that ignores them sends copies, which
+// cost only bandwidth.
+//
 // A round is stalled when it is not the first and both maps are equal to
 // those of the previous round: neither side has taken anything in. In a
 // stalled round both sides MUST send DONE with no batch before it.
 //
-// After the round, I starts another round if the two maps differed, the
+// In the two paragraphs below, a side's map is its marks raised to its
+// busy marks. After the round, I starts another round if the two maps differed, the
 // round was not stalled, and fewer than MaxSyncRounds (16) rounds have run.
 // Otherwise I closes its side of the stream; R, seeing the stream end where
 // a round would start, closes its side, and I waits for that end before the

@@ -34,7 +34,8 @@ const authorLen = 16
 // frame is a decoded, checked sync frame.
 type frame struct {
 	kind  syncpb.Kind
-	marks map[[authorLen]byte]uint64 // KIND_MARKS only
+	marks map[[authorLen]byte]uint64 // KIND_MARKS only: held
+	busy  map[[authorLen]byte]uint64 // KIND_MARKS only: on their way from elsewhere
 	envs  [][]byte                   // KIND_BATCH only
 }
 
@@ -187,6 +188,7 @@ func decodeFrame(b []byte) (frame, error) {
 			return frame{}, fmt.Errorf("envelopes in a marks frame: %w", ErrProtocol)
 		}
 		f.marks = make(map[[authorLen]byte]uint64, len(pf.GetMarks()))
+		f.busy = make(map[[authorLen]byte]uint64)
 		var prev []byte
 		for _, m := range pf.GetMarks() {
 			if len(m.ProtoReflect().GetUnknown()) != 0 {
@@ -195,14 +197,22 @@ func decodeFrame(b []byte) (frame, error) {
 			if len(m.GetAuthor()) != authorLen {
 				return frame{}, fmt.Errorf("author of %d bytes: %w", len(m.GetAuthor()), ErrProtocol)
 			}
-			if m.GetSeq() == 0 {
+			if m.GetSeq() == 0 && m.GetBusy() == 0 {
 				return frame{}, fmt.Errorf("zero mark: %w", ErrProtocol)
+			}
+			if m.GetBusy() != 0 && m.GetBusy() <= m.GetSeq() {
+				return frame{}, fmt.Errorf("busy mark %d not above held mark %d: %w", m.GetBusy(), m.GetSeq(), ErrProtocol)
 			}
 			if prev != nil && bytes.Compare(prev, m.GetAuthor()) >= 0 {
 				return frame{}, fmt.Errorf("authors not in ascending order: %w", ErrProtocol)
 			}
 			prev = m.GetAuthor()
-			f.marks[[authorLen]byte(prev)] = m.GetSeq()
+			if m.GetSeq() != 0 {
+				f.marks[[authorLen]byte(prev)] = m.GetSeq()
+			}
+			if m.GetBusy() != 0 {
+				f.busy[[authorLen]byte(prev)] = m.GetBusy()
+			}
 		}
 	case syncpb.Kind_KIND_BATCH:
 		if nMarks != 0 {
@@ -232,12 +242,19 @@ func decodeFrame(b []byte) (frame, error) {
 	return f, nil
 }
 
-// encodeMarks encodes a high-water map, authors in ascending order and
-// authors at zero left out, so that equal maps encode to equal bytes.
-func encodeMarks(marks map[[authorLen]byte]uint64) ([]byte, error) {
+// encodeMarks encodes a high-water map and the marks of what is on its way
+// from elsewhere (busy; entries not above the held mark are left out),
+// authors in ascending order and authors at zero left out, so that equal
+// maps encode to equal bytes.
+func encodeMarks(marks, busy map[[authorLen]byte]uint64) ([]byte, error) {
 	authors := make([][authorLen]byte, 0, len(marks))
 	for a, s := range marks {
 		if s != 0 {
+			authors = append(authors, a)
+		}
+	}
+	for a, s := range busy {
+		if s > 0 && marks[a] == 0 {
 			authors = append(authors, a)
 		}
 	}
@@ -248,6 +265,9 @@ func encodeMarks(marks map[[authorLen]byte]uint64) ([]byte, error) {
 	pf := &syncpb.Frame{Kind: syncpb.Kind_KIND_MARKS, Marks: make([]*syncpb.Mark, len(authors))}
 	for i, a := range authors {
 		pf.Marks[i] = &syncpb.Mark{Author: a[:], Seq: marks[a]}
+		if b := busy[a]; b > marks[a] {
+			pf.Marks[i].Busy = b
+		}
 	}
 	return marshalFrame(pf)
 }

@@ -41,6 +41,21 @@ func (r rawFrame) mark(author []byte, seq uint64) rawFrame {
 	return protowire.AppendBytes(r, m)
 }
 
+// markBusy appends a Mark with a busy mark.
+func (r rawFrame) markBusy(author []byte, seq, busy uint64) rawFrame {
+	var m []byte
+	m = protowire.AppendTag(m, 1, protowire.BytesType)
+	m = protowire.AppendBytes(m, author)
+	if seq != 0 {
+		m = protowire.AppendTag(m, 2, protowire.VarintType)
+		m = protowire.AppendVarint(m, seq)
+	}
+	m = protowire.AppendTag(m, 3, protowire.VarintType)
+	m = protowire.AppendVarint(m, busy)
+	r = protowire.AppendTag(r, 2, protowire.BytesType)
+	return protowire.AppendBytes(r, m)
+}
+
 func (r rawFrame) env(e []byte) rawFrame {
 	r = protowire.AppendTag(r, 3, protowire.BytesType)
 	return protowire.AppendBytes(r, e)
@@ -72,9 +87,15 @@ func TestDecodeFrame(t *testing.T) {
 		nMarks int
 		nEnvs  int
 	}{
-		{"marks", must(encodeMarks(marks{a1: 3, a2: 1 << 60})), nil, syncpb.Kind_KIND_MARKS, 2, 0},
-		{"empty map", must(encodeMarks(marks{})), nil, syncpb.Kind_KIND_MARKS, 0, 0},
-		{"zero marks left out", must(encodeMarks(marks{a1: 0, a2: 4})), nil, syncpb.Kind_KIND_MARKS, 1, 0},
+		{"marks", must(encodeMarks(marks{a1: 3, a2: 1 << 60}, nil)), nil, syncpb.Kind_KIND_MARKS, 2, 0},
+		{"empty map", must(encodeMarks(marks{}, nil)), nil, syncpb.Kind_KIND_MARKS, 0, 0},
+		{"zero marks left out", must(encodeMarks(marks{a1: 0, a2: 4}, nil)), nil, syncpb.Kind_KIND_MARKS, 1, 0},
+		{"busy", must(encodeMarks(marks{a1: 3}, marks{a1: 9, a2: 5})), nil, syncpb.Kind_KIND_MARKS, 1, 0},
+		{"busy not above held left out", must(encodeMarks(marks{a1: 3}, marks{a1: 3})), nil, syncpb.Kind_KIND_MARKS, 1, 0},
+		{"busy only", rawFrame(nil).kind(1).markBusy(a1[:], 0, 4), nil, syncpb.Kind_KIND_MARKS, 0, 0},
+		{"busy below held", rawFrame(nil).kind(1).markBusy(a1[:], 5, 4), ErrProtocol, 0, 0, 0},
+		{"busy equal to held", rawFrame(nil).kind(1).markBusy(a1[:], 5, 5), ErrProtocol, 0, 0, 0},
+		{"busy zero", rawFrame(nil).kind(1).markBusy(a1[:], 5, 0), ErrProtocol, 0, 0, 0},
 		{"largest map", manyMarks(MaxAuthors), nil, syncpb.Kind_KIND_MARKS, MaxAuthors, 0},
 		{"batch", must(encodeBatch([][]byte{{1}, {2, 3}})), nil, syncpb.Kind_KIND_BATCH, 0, 2},
 		{"largest envelope", must(encodeBatch([][]byte{big})), nil, syncpb.Kind_KIND_BATCH, 0, 1},
@@ -90,7 +111,7 @@ func TestDecodeFrame(t *testing.T) {
 		{"kind as bytes", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte{3}), ErrProtocol, 0, 0, 0},
 		{"unknown field", protowire.AppendVarint(protowire.AppendTag(rawFrame(nil).kind(3), 4, protowire.VarintType), 1), ErrProtocol, 0, 0, 0},
 		{"trailing byte", append(rawFrame(nil).kind(3), 0x00), ErrProtocol, 0, 0, 0},
-		{"truncated", must(encodeMarks(marks{a1: 3}))[:10], ErrProtocol, 0, 0, 0},
+		{"truncated", must(encodeMarks(marks{a1: 3}, nil))[:10], ErrProtocol, 0, 0, 0},
 		{"short author", rawFrame(nil).kind(1).mark(a1[:15], 1), ErrProtocol, 0, 0, 0},
 		{"long author", rawFrame(nil).kind(1).mark(append(a1[:], 0), 1), ErrProtocol, 0, 0, 0},
 		{"zero seq", rawFrame(nil).kind(1).mark(a1[:], 0), ErrProtocol, 0, 0, 0},
@@ -127,7 +148,7 @@ func TestDecodeFrame(t *testing.T) {
 
 func TestMarksRoundTrip(t *testing.T) {
 	in := marks{author(1): 1, author(7): math.MaxUint64, author(3): 42}
-	f, err := decodeFrame(must(encodeMarks(in)))
+	f, err := decodeFrame(must(encodeMarks(in, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +167,7 @@ func TestEncodeLimits(t *testing.T) {
 	for i := range MaxAuthors {
 		full[author(i)] = math.MaxUint64
 	}
-	b, err := encodeMarks(full)
+	b, err := encodeMarks(full, nil)
 	if err != nil {
 		t.Fatalf("largest map: got %v, want nil", err)
 	}
@@ -154,7 +175,7 @@ func TestEncodeLimits(t *testing.T) {
 		t.Errorf("largest map: got %d bytes, want at most %d", len(b), MaxFrameSize)
 	}
 	full[author(MaxAuthors)] = 1
-	if _, err := encodeMarks(full); !errors.Is(err, ErrTooManyAuthors) {
+	if _, err := encodeMarks(full, nil); !errors.Is(err, ErrTooManyAuthors) {
 		t.Errorf("map over the cap: got %v, want %v", err, ErrTooManyAuthors)
 	}
 	envs := make([][]byte, MaxBatchEnvelopes)
@@ -242,7 +263,7 @@ func FuzzSyncFrame(f *testing.F) {
 				if len(fr.marks) > MaxAuthors {
 					t.Fatalf("accepted %d authors", len(fr.marks))
 				}
-				again, err = encodeMarks(fr.marks)
+				again, err = encodeMarks(fr.marks, fr.busy)
 			case syncpb.Kind_KIND_BATCH:
 				if len(fr.envs) == 0 || len(fr.envs) > MaxBatchEnvelopes {
 					t.Fatalf("accepted a batch of %d", len(fr.envs))
@@ -273,14 +294,16 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		}
 		return w.Bytes()
 	}
-	m := must(encodeMarks(marks{author(1): 5, author(2): 1}))
+	m := must(encodeMarks(marks{author(1): 5, author(2): 1}, nil))
+	mb := must(encodeMarks(marks{author(1): 5}, marks{author(1): 9, author(3): 2}))
 	bt := must(encodeBatch([][]byte{mkEnv(author(1), 1, 8), mkEnv(author(1), 2, 3)}))
 	d := must(encodeDone())
 	return [][]byte{
 		stream(m),
 		stream(m, bt, d),
+		stream(mb, d),
 		stream(d),
-		stream(must(encodeMarks(marks{}))),
+		stream(must(encodeMarks(marks{}, nil))),
 		{0x00},
 		{0xff, 0xff, 0xff, 0xff, 0x0f},
 	}

@@ -109,7 +109,12 @@ type Node struct {
 	// initiating bounds the sessions this node runs as initiator at once
 	// (see maxInitiating).
 	initiating chan struct{}
-	seen       map[peer.ID]bool // peers reported connected on Events
+	// claims are what the sessions running now expect to receive (see
+	// claim); marksTurn lets one session at a time announce its marks and
+	// make its claim.
+	claims    map[*claim]struct{}
+	marksTurn chan struct{}
+	seen      map[peer.ID]bool // peers reported connected on Events
 	// reservations are the relays the node keeps a reservation on.
 	reservations map[peer.ID]*reservation
 
@@ -143,6 +148,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		syncs:   make(map[peer.ID]*peerSync),
 
 		initiating: make(chan struct{}, maxInitiating),
+		claims:     make(map[*claim]struct{}),
+		marksTurn:  make(chan struct{}, 1),
 		seen:       make(map[peer.ID]bool),
 
 		reservations: make(map[peer.ID]*reservation),

@@ -44,6 +44,18 @@ type Log interface {
 	Deliver(from peer.ID, envs [][]byte) error
 }
 
+// StagedLog is a Log whose Deliver comes in two stages, so that a session
+// checks one batch while the batch before it is being stored: Prepare does
+// the work that needs no order (decryption, signatures), and may run while
+// Apply of the batch before runs; Apply finishes the delivery, called once
+// for each prepared batch, in the order the batches came. Deliver must be
+// Apply(Prepare(...)).
+type StagedLog interface {
+	Log
+	Prepare(from peer.ID, envs [][]byte) any
+	Apply(from peer.ID, prepared any) error
+}
+
 // syncProtocol is the catch-up sync protocol (see the package documentation).
 const syncProtocol protocol.ID = "/hearth/sync/1"
 
@@ -69,6 +81,9 @@ const (
 	maxInitiating = 2
 	// defaultSyncEvery is the period of background sync.
 	defaultSyncEvery = 30 * time.Second
+	// turnWait bounds how long a session waits for its turn to announce
+	// its marks (see claim) before it announces them anyway.
+	turnWait = time.Second
 	// requestDelay is how long a requested session waits, for gossip in
 	// flight and for further requests. The side that accepted a connection
 	// waits as long before its own session, so that usually the dialer's
@@ -91,8 +106,9 @@ func differ(a, b marks) bool { return !maps.Equal(a, b) }
 
 // SyncWith runs one catch-up session with p, initiated by this node: both
 // sides end up with every envelope the other held, up to the session's
-// bounds. It dials p if needed and returns when the responder has taken
-// everything sent to it.
+// bounds, but for what either announced as busy (on its way in another
+// session, which brings it). It dials p if needed and returns when the
+// responder has taken everything sent to it.
 func (n *Node) SyncWith(ctx context.Context, p peer.ID) error {
 	if n.cfg.Log == nil {
 		return ErrSyncDisabled
@@ -271,16 +287,33 @@ func (c *syncStream) flush() error {
 	return c.w.Flush()
 }
 
-// readMarks reads the marks frame that opens a round.
-func (c *syncStream) readMarks() (marks, error) {
+// readMarks reads the marks frame that opens a round: the peer's
+// high-water map (held), and the same raised to what it is fetching from
+// elsewhere (wants is what it does not want sent).
+func (c *syncStream) readMarks() (held, wants marks, err error) {
 	f, err := c.read()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f.kind != syncpb.Kind_KIND_MARKS {
-		return nil, fmt.Errorf("got frame %v, want marks: %w", f.kind, ErrProtocol)
+		return nil, nil, fmt.Errorf("got frame %v, want marks: %w", f.kind, ErrProtocol)
 	}
-	return f.marks, nil
+	return f.marks, upTo(f.marks, f.busy), nil
+}
+
+// upTo returns held raised to busy: per author, up to where a side holds
+// an author's envelopes or is fetching them.
+func upTo(held, busy marks) marks {
+	if len(busy) == 0 {
+		return held
+	}
+	m := maps.Clone(held)
+	for a, s := range busy {
+		if s > m[a] {
+			m[a] = s
+		}
+	}
+	return m
 }
 
 // highWater reads the local map, drops zero entries and checks its size.
@@ -301,6 +334,117 @@ func (n *Node) highWater() (marks, error) {
 	return m, nil
 }
 
+// claim is what one running session expects to receive: per author, the
+// mark its peer announced, where it is above ours. While the session runs,
+// the other sessions announce their marks raised to its claims, so that
+// the members a returning member connects to do not all send it the same
+// envelopes: the first session to learn what is missing fetches it, and
+// the others find it spoken for. A session that fails before it has
+// brought what it claimed asks the other peers for a session, so nothing
+// claimed is left missing until the next periodic sync.
+type claim struct{ m marks }
+
+func (n *Node) newClaim() *claim {
+	c := &claim{}
+	n.mu.Lock()
+	n.claims[c] = struct{}{}
+	n.mu.Unlock()
+	return c
+}
+
+// takeTurn waits, at most turnWait, for the turn of an initiator to
+// announce its marks and, once the peer's are back, claim; the function it
+// returns ends the turn. Only initiators take turns (a responder claims as
+// it announces), so a turn never waits on a turn of the peer's.
+func (n *Node) takeTurn(ctx context.Context) func() {
+	t := time.NewTimer(turnWait)
+	defer t.Stop()
+	select {
+	case n.marksTurn <- struct{}{}:
+		return func() { <-n.marksTurn }
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return func() {}
+}
+
+// announce returns the marks a session announces: the local high-water
+// map, and busy marks where the other running sessions have claimed more.
+// With theirHeld (the peer's marks, when known already), it also makes
+// own's claim, in the same step.
+func (n *Node) announce(own *claim, theirHeld marks) (held, busy marks, err error) {
+	held, err = n.highWater()
+	if err != nil {
+		return nil, nil, err
+	}
+	busy = make(marks)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for c := range n.claims {
+		if c == own {
+			continue
+		}
+		for a, s := range c.m {
+			if s > held[a] && s > busy[a] {
+				busy[a] = s
+			}
+		}
+	}
+	if len(upTo(held, busy)) > MaxAuthors {
+		busy = nil // claims of authors beyond the bound: announce what is held
+	}
+	if theirHeld != nil {
+		own.m = claimed(upTo(held, busy), theirHeld)
+	}
+	return held, busy, nil
+}
+
+// claimed is what a session expects from its peer: the peer's held marks
+// where they are above what this side holds or is fetching elsewhere.
+func claimed(mine, theirHeld marks) marks {
+	m := make(marks)
+	for a, s := range theirHeld {
+		if s > mine[a] {
+			m[a] = s
+		}
+	}
+	return m
+}
+
+// setClaim records what own's session expects from its peer this round.
+func (n *Node) setClaim(own *claim, mine, theirHeld marks) {
+	m := claimed(mine, theirHeld)
+	n.mu.Lock()
+	own.m = m
+	n.mu.Unlock()
+}
+
+// release ends own's claim. After a session that failed with its claim
+// unmet, every other connected peer is asked for a session.
+func (n *Node) release(own *claim, p peer.ID, err error) {
+	n.mu.Lock()
+	delete(n.claims, own)
+	claimed := own.m
+	n.mu.Unlock()
+	if err == nil || len(claimed) == 0 {
+		return
+	}
+	hw, herr := n.highWater()
+	if herr != nil {
+		return
+	}
+	for a, s := range claimed {
+		if hw[a] < s {
+			for _, q := range n.Peers() {
+				if q != p {
+					n.requestSync(q, requestDelay)
+				}
+			}
+			return
+		}
+	}
+}
+
 // initiate runs a session as initiator on a new stream to p.
 func (n *Node) initiate(ctx context.Context, p peer.ID) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
@@ -317,30 +461,39 @@ func (n *Node) initiate(ctx context.Context, p peer.ID) (err error) {
 		}
 	}()
 	c := newSyncStream(s)
+	own := n.newClaim()
+	defer func() { n.release(own, p, err) }()
 
 	var prev *round
 	for r := 1; ; r++ {
-		mine, err := n.highWater()
+		release := n.takeTurn(ctx)
+		held, busy, err := n.announce(own, nil)
 		if err != nil {
+			release()
 			return err
 		}
-		if err := c.write(encodeMarks(mine)); err != nil {
-			return err
+		err = c.write(encodeMarks(held, busy))
+		if err == nil {
+			err = c.flush()
 		}
-		if err := c.flush(); err != nil {
-			return err
+		var theirHeld, theirs marks
+		if err == nil {
+			theirHeld, theirs, err = c.readMarks()
 		}
-		theirs, err := c.readMarks()
 		if err != nil {
+			release()
 			return err
 		}
+		mine := upTo(held, busy)
+		n.setClaim(own, mine, theirHeld)
+		release()
 		cur := round{initiator: mine, responder: theirs}
 		stalled := prev != nil && cur.equal(*prev)
 		if err := n.receiveEnvelopes(c, p, !stalled); err != nil {
 			return err
 		}
 		if !stalled {
-			if err := n.sendEnvelopes(c, p, mine, theirs); err != nil {
+			if err := n.sendEnvelopes(c, p, held, theirs); err != nil {
 				return err
 			}
 		}
@@ -431,10 +584,12 @@ func (n *Node) stopServing(p peer.ID) {
 }
 
 // respond runs the responder's side of a session until the initiator closes.
-func (n *Node) respond(c *syncStream, p peer.ID) error {
+func (n *Node) respond(c *syncStream, p peer.ID) (err error) {
+	own := n.newClaim()
+	defer func() { n.release(own, p, err) }()
 	var prev *round
 	for r := 1; ; r++ {
-		theirs, err := c.readMarks()
+		theirHeld, theirs, err := c.readMarks()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -444,11 +599,14 @@ func (n *Node) respond(c *syncStream, p peer.ID) error {
 		if r > MaxSyncRounds {
 			return fmt.Errorf("round %d: %w", r, ErrProtocol)
 		}
-		mine, err := n.highWater()
+		// The responder knows the peer's marks before it announces its
+		// own, so it claims at once, with no turn to wait for.
+		held, busy, err := n.announce(own, theirHeld)
 		if err != nil {
 			return err
 		}
-		if err := c.write(encodeMarks(mine)); err != nil {
+		mine := upTo(held, busy)
+		if err := c.write(encodeMarks(held, busy)); err != nil {
 			return err
 		}
 		if err := c.flush(); err != nil {
@@ -457,7 +615,7 @@ func (n *Node) respond(c *syncStream, p peer.ID) error {
 		cur := round{initiator: theirs, responder: mine}
 		stalled := prev != nil && cur.equal(*prev)
 		if !stalled {
-			if err := n.sendEnvelopes(c, p, mine, theirs); err != nil {
+			if err := n.sendEnvelopes(c, p, held, theirs); err != nil {
 				return err
 			}
 		}
@@ -546,7 +704,36 @@ func (n *Node) sendEnvelopes(c *syncStream, p peer.ID, mine, theirs marks) error
 
 // receiveEnvelopes reads batches until the done frame and delivers each to
 // the Log. allowed is false in a stalled round, where no batch may come.
-func (n *Node) receiveEnvelopes(c *syncStream, p peer.ID, allowed bool) error {
+// With a StagedLog, each batch is read and prepared while the one before
+// is applied; everything is applied when it returns.
+func (n *Node) receiveEnvelopes(c *syncStream, p peer.ID, allowed bool) (err error) {
+	staged, _ := n.cfg.Log.(StagedLog)
+	var applying chan error // the apply in progress, if any
+	wait := func() error {
+		if applying == nil {
+			return nil
+		}
+		err := <-applying
+		applying = nil
+		return err
+	}
+	defer func() {
+		if werr := wait(); err == nil && werr != nil {
+			err = fmt.Errorf("deliver: %w", werr)
+		}
+	}()
+	deliver := func(envs [][]byte) error {
+		if staged == nil {
+			return n.cfg.Log.Deliver(p, envs)
+		}
+		prepared := staged.Prepare(p, envs)
+		if err := wait(); err != nil {
+			return err
+		}
+		applying = make(chan error, 1)
+		go func(done chan<- error) { done <- staged.Apply(p, prepared) }(applying)
+		return nil
+	}
 	var gotEnvs, gotBytes int
 	for {
 		f, err := c.read()
@@ -573,7 +760,7 @@ func (n *Node) receiveEnvelopes(c *syncStream, p peer.ID, allowed bool) error {
 		if gotEnvs > roundEnvelopes || gotBytes > roundBytes {
 			return fmt.Errorf("more than a round's worth of envelopes: %w", ErrProtocol)
 		}
-		if err := n.cfg.Log.Deliver(p, f.envs); err != nil {
+		if err := deliver(f.envs); err != nil {
 			return fmt.Errorf("deliver: %w", err)
 		}
 	}

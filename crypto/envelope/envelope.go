@@ -158,17 +158,50 @@ func message(circle [16]byte, epoch uint64, author identity.MemberID, seq uint64
 	return append(m, record...)
 }
 
-// Verify checks that pub is the author's key and that the signature covers
+// Verify checks that v holds the author's key and that the signature covers
 // the record in the circle at its position.
-func (s *Signed) Verify(circle [16]byte, pub ed25519.PublicKey) error {
-	if len(pub) != ed25519.PublicKeySize || (identity.Public{SignKey: pub}).ID() != s.Author {
+func (s *Signed) Verify(circle [16]byte, v *identity.Verifier) error {
+	if v == nil || v.ID() != s.Author {
 		return ErrAuthor
 	}
-	if len(s.Signature) != SignatureSize ||
-		!ed25519.Verify(pub, message(circle, s.Epoch, s.Author, s.Seq, s.Record), s.Signature) {
+	if !v.Verify(message(circle, s.Epoch, s.Author, s.Seq, s.Record), s.Signature) {
 		return ErrSignature
 	}
 	return nil
+}
+
+// VerifyKey is Verify for a key met once (a welcome pack's record), not a
+// member's kept Verifier.
+func (s *Signed) VerifyKey(circle [16]byte, pub ed25519.PublicKey) error {
+	v, err := identity.NewVerifier(pub)
+	if err != nil {
+		return ErrAuthor
+	}
+	return s.Verify(circle, v)
+}
+
+// VerifyAll checks many signed records of the circle at once, ss[i] by
+// vs[i], and returns an error for each (nil when it holds): a batch check,
+// about three times cheaper per record than one by one when all hold. It
+// accepts and refuses exactly what Verify does.
+func VerifyAll(circle [16]byte, ss []*Signed, vs []*identity.Verifier) []error {
+	errs := make([]error, len(ss))
+	b := identity.NewBatch(len(ss))
+	idx := make([]int, 0, len(ss))
+	for i, s := range ss {
+		if vs[i] == nil || vs[i].ID() != s.Author {
+			errs[i] = ErrAuthor
+			continue
+		}
+		b.Add(vs[i], message(circle, s.Epoch, s.Author, s.Seq, s.Record), s.Signature)
+		idx = append(idx, i)
+	}
+	for j, ok := range b.Verify() {
+		if !ok {
+			errs[idx[j]] = ErrSignature
+		}
+	}
+	return errs
 }
 
 // Decode parses the signed record bytes.
@@ -262,10 +295,10 @@ type Opened struct {
 	Record *Record
 }
 
-// Open parses, decrypts and verifies an envelope. signKey returns the signing
-// key of the member with the header's author id (ErrUnknownAuthor when there
-// is none); the key is checked against the id before the signature.
-func Open(circle [16]byte, key *[32]byte, b []byte, signKey func(identity.MemberID) (ed25519.PublicKey, error)) (*Opened, error) {
+// Open parses, decrypts and verifies an envelope. signKey returns the
+// verifier of the member with the header's author id (ErrUnknownAuthor when
+// there is none); its key is checked against the id before the signature.
+func Open(circle [16]byte, key *[32]byte, b []byte, signKey func(identity.MemberID) (*identity.Verifier, error)) (*Opened, error) {
 	h, s, err := Decrypt(circle, key, b)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ var testCircle = [16]byte{'c', 'i', 'r', 'c', 'l', 'e'}
 type member struct {
 	id  *identity.Identity
 	pub ed25519.PublicKey
+	v   *identity.Verifier
 }
 
 func newMember(t testing.TB) member {
@@ -25,15 +26,19 @@ func newMember(t testing.TB) member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return member{id: id, pub: id.Public().SignKey}
+	v, err := identity.NewVerifier(id.Public().SignKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return member{id: id, pub: id.Public().SignKey, v: v}
 }
 
 // roster returns a signing-key lookup over the given members.
-func roster(ms ...member) func(identity.MemberID) (ed25519.PublicKey, error) {
-	return func(a identity.MemberID) (ed25519.PublicKey, error) {
+func roster(ms ...member) func(identity.MemberID) (*identity.Verifier, error) {
+	return func(a identity.MemberID) (*identity.Verifier, error) {
 		for _, m := range ms {
 			if m.id.ID() == a {
-				return m.pub, nil
+				return m.v, nil
 			}
 		}
 		return nil, errors.New("not in roster")
@@ -179,7 +184,7 @@ func TestImpersonationRejected(t *testing.T) {
 		t.Fatalf("A signs as B: got %v, want ErrSignature", err)
 	}
 	// A lookup that hands back A's key for B's id is caught by the id check.
-	wrong := func(identity.MemberID) (ed25519.PublicKey, error) { return a.pub, nil }
+	wrong := func(identity.MemberID) (*identity.Verifier, error) { return a.v, nil }
 	if _, err := Open(testCircle, testKey(), forged, wrong); !errors.Is(err, ErrAuthor) {
 		t.Fatalf("key not matching author id: got %v, want ErrAuthor", err)
 	}
@@ -216,11 +221,21 @@ func TestSignedVerifyDetached(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &Signed{Epoch: 3, Author: a.id.ID(), Seq: 9, Record: bytes.Clone(o.Signed.Record), Signature: bytes.Clone(o.Signed.Signature)}
-	if err := s.Verify(testCircle, a.pub); err != nil {
+	if err := s.Verify(testCircle, a.v); err != nil {
 		t.Fatalf("got %v, want nil", err)
 	}
+	if err := s.VerifyKey(testCircle, a.pub); err != nil {
+		t.Fatalf("VerifyKey: got %v, want nil", err)
+	}
+	b := newMember(t)
+	if err := s.VerifyKey(testCircle, b.pub); !errors.Is(err, ErrAuthor) {
+		t.Fatalf("another member's key: got %v, want ErrAuthor", err)
+	}
+	if err := s.VerifyKey(testCircle, make([]byte, 32)); !errors.Is(err, ErrAuthor) {
+		t.Fatalf("a weak key: got %v, want ErrAuthor", err)
+	}
 	s.Record[len(s.Record)-1] ^= 1
-	if err := s.Verify(testCircle, a.pub); !errors.Is(err, ErrSignature) {
+	if err := s.Verify(testCircle, a.v); !errors.Is(err, ErrSignature) {
 		t.Fatalf("altered record: got %v, want ErrSignature", err)
 	}
 }
@@ -287,5 +302,56 @@ func BenchmarkOpen(b *testing.B) {
 		if _, err := Open(testCircle, testKey(), env, look); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyAllAgreesWithVerify checks a page of records at once: good
+// ones pass, and each altered, misattributed or unverifiable one gets the
+// error Verify gives it alone.
+func TestVerifyAllAgreesWithVerify(t *testing.T) {
+	a, b := newMember(t), newMember(t)
+	var ss []*Signed
+	var vs []*identity.Verifier
+	for i := range 20 {
+		m := a
+		if i%3 == 0 {
+			m = b
+		}
+		env, _, err := Seal(testCircle, testKey(), 1, uint64(i+1), m.id, post(fmt.Sprintf("post %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, s, err := Decrypt(testCircle, testKey(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, vs = append(ss, s), append(vs, m.v)
+	}
+	for i, err := range VerifyAll(testCircle, ss, vs) {
+		if err != nil {
+			t.Fatalf("record %d: got %v, want nil", i, err)
+		}
+	}
+	ss[4].Record = append(bytes.Clone(ss[4].Record), 0) // altered
+	vs[7] = b.v                                         // a's record, b's verifier
+	vs[9] = nil                                         // author unknown
+	ss[11].Seq++                                        // moved
+	errs := VerifyAll(testCircle, ss, vs)
+	for i, err := range errs {
+		var want error
+		if vs[i] == nil {
+			want = ErrAuthor
+		} else {
+			want = ss[i].Verify(testCircle, vs[i])
+		}
+		if !errors.Is(err, want) && !(err == nil && want == nil) {
+			t.Fatalf("record %d: VerifyAll says %v, Verify %v", i, err, want)
+		}
+		if bad := i == 4 || i == 7 || i == 9 || i == 11; bad != (err != nil) {
+			t.Fatalf("record %d: got %v", i, err)
+		}
+	}
+	if !errors.Is(errs[7], ErrAuthor) || !errors.Is(errs[4], ErrSignature) {
+		t.Fatalf("got %v and %v, want ErrAuthor and ErrSignature", errs[7], errs[4])
 	}
 }

@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -57,7 +56,9 @@ func FuzzOpen(f *testing.F) {
 	f.Add(env)
 	f.Add(env[:len(env)-1])
 	f.Add([]byte{1, 1, 0, 0})
-	look := func(identity.MemberID) (ed25519.PublicKey, error) { return fuzzIdentity.Public().SignKey, nil }
+	look := func(identity.MemberID) (*identity.Verifier, error) {
+		return identity.NewVerifier(fuzzIdentity.Public().SignKey)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := Open(testCircle, testKey(), b, look)
 		if err != nil {
@@ -88,7 +89,9 @@ func FuzzSealOpen(f *testing.F) {
 			}
 			t.Fatalf("seal: %v", err)
 		}
-		look := func(identity.MemberID) (ed25519.PublicKey, error) { return fuzzIdentity.Public().SignKey, nil }
+		look := func(identity.MemberID) (*identity.Verifier, error) {
+			return identity.NewVerifier(fuzzIdentity.Public().SignKey)
+		}
 		o, err := Open(testCircle, testKey(), env, look)
 		if err != nil {
 			t.Fatalf("open(seal(x)): %v", err)

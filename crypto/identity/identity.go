@@ -163,12 +163,3 @@ func (id *Identity) String() string {
 // Format prints the same text as String for every verb, so that no
 // formatting of an Identity reveals its keys.
 func (id *Identity) Format(f fmt.State, verb rune) { fmt.Fprint(f, id.String()) }
-
-// Verify reports whether sig is a valid Ed25519 signature of msg by pub. A key
-// or signature of the wrong size is reported as invalid.
-func Verify(pub ed25519.PublicKey, msg, sig []byte) bool {
-	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
-		return false
-	}
-	return ed25519.Verify(pub, msg, sig)
-}

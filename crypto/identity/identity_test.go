@@ -226,14 +226,3 @@ func BenchmarkSign(b *testing.B) {
 		id.Sign(msg)
 	}
 }
-
-func BenchmarkVerify(b *testing.B) {
-	id := newIdentity(b)
-	msg := make([]byte, 1024)
-	sig, pub := id.Sign(msg), id.Public().SignKey
-	for b.Loop() {
-		if !Verify(pub, msg, sig) {
-			b.Fatal("Verify: got false")
-		}
-	}
-}

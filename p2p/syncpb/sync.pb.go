@@ -79,11 +79,13 @@ func (Kind) EnumDescriptor() ([]byte, []int) {
 }
 
 // Mark is one entry of a high-water map: every envelope of author with a
-// sequence number from 1 to seq is held.
+// sequence number from 1 to seq is held, and those from seq+1 to busy, when
+// busy is set, are on their way from another peer: not to be sent now.
 type Mark struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Author        []byte                 `protobuf:"bytes,1,opt,name=author,proto3" json:"author,omitempty"` // exactly 16 bytes
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`      // at least 1; authors at 0 are left out of the map
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`      // 0 only when busy is set; authors with neither are left out
+	Busy          uint64                 `protobuf:"varint,3,opt,name=busy,proto3" json:"busy,omitempty"`    // 0, or above seq
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -128,6 +130,13 @@ func (x *Mark) GetAuthor() []byte {
 func (x *Mark) GetSeq() uint64 {
 	if x != nil {
 		return x.Seq
+	}
+	return 0
+}
+
+func (x *Mark) GetBusy() uint64 {
+	if x != nil {
+		return x.Busy
 	}
 	return 0
 }
@@ -198,10 +207,11 @@ var File_sync_proto protoreflect.FileDescriptor
 const file_sync_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"sync.proto\x12\x0ehearth.sync.v1\"0\n" +
+	"sync.proto\x12\x0ehearth.sync.v1\"D\n" +
 	"\x04Mark\x12\x16\n" +
 	"\x06author\x18\x01 \x01(\fR\x06author\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"{\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
+	"\x04busy\x18\x03 \x01(\x04R\x04busy\"{\n" +
 	"\x05Frame\x12(\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x14.hearth.sync.v1.KindR\x04kind\x12*\n" +
 	"\x05marks\x18\x02 \x03(\v2\x14.hearth.sync.v1.MarkR\x05marks\x12\x1c\n" +
