@@ -650,8 +650,28 @@ func (s *Store) Envelopes(circle [16]byte, author [16]byte, after uint64, limit 
 // HasEnvelope reports whether the envelope of author+seq is stored (and not
 // expired or shredded).
 func (s *Store) HasEnvelope(circle, author [16]byte, seq uint64) (bool, error) {
+	// Above the author's highest stored sequence number nothing is
+	// stored: the cached marks answer without a read, as they do for
+	// every new record a member receives.
+	var beyond bool
+	err := s.write(func(db *badger.DB, r *ring) error {
+		if _, err := r.circle(circle); err != nil {
+			return err
+		}
+		c := s.circleMarks(circle)
+		if m, ok := c.byAuthor[author]; ok || c.complete {
+			beyond = seq > m.top
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("has envelope: %w", err)
+	}
+	if beyond {
+		return false, nil
+	}
 	var has bool
-	err := s.read(func(db *badger.DB, r *ring) error {
+	err = s.read(func(db *badger.DB, r *ring) error {
 		if _, err := r.circle(circle); err != nil {
 			return err
 		}

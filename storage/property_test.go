@@ -129,6 +129,15 @@ func TestHighWaterProperty(t *testing.T) {
 					rt.Fatalf("AppendBatch: got (%d, %v), want (%d, equivocation %v)", n, err, wantStored, wantEq)
 				}
 			},
+			"has": func(rt *rapid.T) {
+				a := rapid.SampledFrom(authors).Draw(rt, "author")
+				seq := seqGen.Draw(rt, "seq")
+				_, want := model.stored[a][seq]
+				has, err := s.HasEnvelope(circle, a, seq)
+				if err != nil || has != want {
+					rt.Fatalf("HasEnvelope(%x/%d): got (%v, %v), want %v", a[:1], seq, has, err, want)
+				}
+			},
 			"floor": func(rt *rapid.T) {
 				a := rapid.SampledFrom(authors).Draw(rt, "author")
 				seq := rapid.Uint64Range(1, 12).Draw(rt, "floor")
