@@ -247,3 +247,21 @@ func BenchmarkVerify(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(64*b.N)/1000, "µs/signature")
 	})
 }
+
+// Identity.Sign makes exactly the signature crypto/ed25519 makes: Ed25519
+// is deterministic, so a member's records sign the same whichever
+// implementation signs them.
+func TestSignMatchesGo(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		seed := rapid.SliceOfN(rapid.Byte(), 32, 32).Draw(t, "seed")
+		id, err := fromSeeds(seed, make([]byte, sealSeedSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := rapid.SliceOf(rapid.Byte()).Draw(t, "msg")
+		want := ed25519.Sign(ed25519.NewKeyFromSeed(seed), msg)
+		if got := id.Sign(msg); string(got) != string(want) {
+			t.Fatalf("Sign: got %x, want %x", got, want)
+		}
+	})
+}
