@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -255,6 +257,7 @@ type mark struct{ hw, top uint64 }
 // cache of committed marks, and those read or changed by the transaction
 // under way, which join the cache once it commits.
 type markSet struct {
+	mu    *sync.RWMutex // the store's mmu
 	cache map[[16]byte]mark
 	txn   map[[16]byte]mark
 }
@@ -271,14 +274,31 @@ func (s *Store) circleMarks(circle [16]byte) *circleMarks {
 	c := s.marks[circle]
 	if c == nil {
 		c = &circleMarks{byAuthor: make(map[[16]byte]mark)}
+		s.mmu.Lock()
 		s.marks[circle] = c
+		s.mmu.Unlock()
 	}
 	return c
 }
 
+// absent reports, from the cached marks alone, that author+seq is not
+// stored: it is above the author's highest stored sequence number. False
+// means the cache cannot tell. It takes only mmu, so checks of new records
+// do not wait for a write under way.
+func (s *Store) absent(circle, author [16]byte, seq uint64) bool {
+	s.mmu.RLock()
+	defer s.mmu.RUnlock()
+	c := s.marks[circle]
+	if c == nil {
+		return false
+	}
+	m, ok := c.byAuthor[author]
+	return (ok || c.complete) && seq > m.top
+}
+
 // markSet returns the marks of circle; the caller holds s.wmu.
 func (s *Store) markSet(circle [16]byte) *markSet {
-	return &markSet{cache: s.circleMarks(circle).byAuthor, txn: make(map[[16]byte]mark, 1)}
+	return &markSet{mu: &s.mmu, cache: s.circleMarks(circle).byAuthor, txn: make(map[[16]byte]mark, 1)}
 }
 
 func (ms *markSet) get(txn *badger.Txn, circle, author [16]byte) (mark, error) {
@@ -297,6 +317,8 @@ func (ms *markSet) get(txn *badger.Txn, circle, author [16]byte) (mark, error) {
 
 // committed moves the transaction's marks into the cache.
 func (ms *markSet) committed() {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
 	for a, m := range ms.txn {
 		ms.cache[a] = m
 	}
@@ -558,10 +580,14 @@ func (s *Store) HighWater(circle [16]byte) (map[[16]byte]uint64, error) {
 		}
 		c := s.circleMarks(circle)
 		if !c.complete {
-			if err := loadMarks(db, circle, c.byAuthor); err != nil {
+			loaded := make(map[[16]byte]mark)
+			if err := loadMarks(db, circle, loaded); err != nil {
 				return err
 			}
+			s.mmu.Lock()
+			maps.Copy(c.byAuthor, loaded)
 			c.complete = true
+			s.mmu.Unlock()
 		}
 		for a, m := range c.byAuthor {
 			if m.hw > 0 {
@@ -650,30 +676,16 @@ func (s *Store) Envelopes(circle [16]byte, author [16]byte, after uint64, limit 
 // HasEnvelope reports whether the envelope of author+seq is stored (and not
 // expired or shredded).
 func (s *Store) HasEnvelope(circle, author [16]byte, seq uint64) (bool, error) {
-	// Above the author's highest stored sequence number nothing is
-	// stored: the cached marks answer without a read, as they do for
-	// every new record a member receives.
-	var beyond bool
-	err := s.write(func(db *badger.DB, r *ring) error {
-		if _, err := r.circle(circle); err != nil {
-			return err
-		}
-		c := s.circleMarks(circle)
-		if m, ok := c.byAuthor[author]; ok || c.complete {
-			beyond = seq > m.top
-		}
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("has envelope: %w", err)
-	}
-	if beyond {
-		return false, nil
-	}
 	var has bool
-	err = s.read(func(db *badger.DB, r *ring) error {
+	err := s.read(func(db *badger.DB, r *ring) error {
 		if _, err := r.circle(circle); err != nil {
 			return err
+		}
+		// Above the author's highest stored sequence number nothing is
+		// stored: the cached marks answer without a read, as they do for
+		// every new record a member receives.
+		if s.absent(circle, author, seq) {
+			return nil
 		}
 		return db.View(func(txn *badger.Txn) error {
 			_, err := txn.Get(envelopeKey(circle, author, seq))
@@ -700,6 +712,9 @@ func (s *Store) Envelope(circle, author [16]byte, seq uint64) ([]byte, error) {
 	err := s.read(func(db *badger.DB, r *ring) error {
 		if _, err := r.circle(circle); err != nil {
 			return err
+		}
+		if s.absent(circle, author, seq) {
+			return nil
 		}
 		return db.View(func(txn *badger.Txn) error {
 			item, err := txn.Get(envelopeKey(circle, author, seq))

@@ -138,6 +138,15 @@ func TestHighWaterProperty(t *testing.T) {
 					rt.Fatalf("HasEnvelope(%x/%d): got (%v, %v), want %v", a[:1], seq, has, err, want)
 				}
 			},
+			"envelope": func(rt *rapid.T) {
+				a := rapid.SampledFrom(authors).Draw(rt, "author")
+				seq := seqGen.Draw(rt, "seq")
+				variant, want := model.stored[a][seq]
+				got, err := s.Envelope(circle, a, seq)
+				if err != nil || (got != nil) != want || (want && !bytes.Equal(got, env(a, seq, variant))) {
+					rt.Fatalf("Envelope(%x/%d): got (%q, %v), want stored %v", a[:1], seq, got, err, want)
+				}
+			},
 			"floor": func(rt *rapid.T) {
 				a := rapid.SampledFrom(authors).Draw(rt, "author")
 				seq := rapid.Uint64Range(1, 12).Draw(rt, "floor")

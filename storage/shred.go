@@ -30,7 +30,9 @@ func (s *Store) ForgetCircle(circle [16]byte) error {
 		if err := s.saveKeyring(k); err != nil {
 			return err
 		}
+		s.mmu.Lock()
 		delete(s.marks, circle)
+		s.mmu.Unlock()
 		if err := db.DropPrefix(circlePrefixes(circle)...); err != nil {
 			return fmt.Errorf("drop circle keys: %w", err)
 		}

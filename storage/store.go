@@ -84,7 +84,8 @@ type Store struct {
 	ring   atomic.Pointer[ring]
 
 	wmu   sync.Mutex                // serialises every write and keyring change
-	marks map[[16]byte]*circleMarks // committed marks by circle; under wmu
+	marks map[[16]byte]*circleMarks // committed marks by circle; changed under wmu and mmu
+	mmu   sync.RWMutex              // taken to change marks (under wmu), or alone to read them
 	mu    sync.RWMutex              // guards db; held shared by every operation
 	db    *badger.DB                // nil once closed
 	lock  *storeLock
