@@ -123,7 +123,10 @@ type circle struct {
 	// view is what checking an envelope needs, for use without mu: the
 	// epochs' keys and the members' verifiers, replaced (never changed)
 	// under mu when they change (publishViewLocked).
-	view       atomic.Pointer[keyView]
+	view atomic.Pointer[keyView]
+	// syncing is the node while online, for the gossip validator to ask,
+	// without mu, what catch-up sync is bringing (p2p.Node.Claimed).
+	syncing    atomic.Pointer[p2p.Node]
 	held       []heldEnvelope
 	heldBytes  int
 	after      afterPost // reactions, retractions, hidden posts

@@ -363,6 +363,7 @@ func (h *Hearth) bringOnline(ctx context.Context, c *circle) error {
 
 	c.mu.Lock()
 	c.node = node
+	c.syncing.Store(node)
 	for _, m := range c.roster {
 		if !m.rec.Gone {
 			node.Allow(m.peer)
@@ -480,6 +481,7 @@ func (c *circle) goOffline() error {
 	c.flushPendingLocked()
 	node := c.node
 	c.node = nil
+	c.syncing.Store(nil)
 	clear(c.connected)
 	c.mu.Unlock()
 	if node == nil {
@@ -499,6 +501,13 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 	if err != nil {
 		c.h.count("refused_malformed")
 		return p2p.Reject
+	}
+	if n := c.syncing.Load(); n != nil && h.Seq <= n.Claimed(h.Author) {
+		// A catch-up session is bringing this record already, with the
+		// others around it, checked in a batch: the gossip copy (asked
+		// for on rejoining the topic) is left to it.
+		c.h.count("ignored_syncing")
+		return p2p.Ignore
 	}
 	if !c.liveRoom(h.Author) {
 		// A member flooding the circle: its records beyond the rate are

@@ -352,6 +352,19 @@ func (n *Node) newClaim() *claim {
 	return c
 }
 
+// Claimed returns the highest sequence number of author that a session
+// running now expects from its peer, 0 when none: the envelopes of author
+// up to it are on their way, and a copy from gossip may be left to sync.
+func (n *Node) Claimed(author [16]byte) uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var top uint64
+	for c := range n.claims {
+		top = max(top, c.m[author])
+	}
+	return top
+}
+
 // takeTurn waits, at most turnWait, for the turn of an initiator to
 // announce its marks and, once the peer's are back, claim; the function it
 // returns ends the turn. Only initiators take turns (a responder claims as

@@ -488,3 +488,28 @@ func TestStagedLogPipelines(t *testing.T) {
 		t.Fatalf("%d batches, %d prepared while another was applied; want the stages to overlap", len(lb.prepared), lb.overlap)
 	}
 }
+
+// While a session brings an author's envelopes, Claimed says up to where;
+// once it is over, nothing is claimed.
+func TestClaimedWhileSessionRuns(t *testing.T) {
+	const n = 3000
+	lr := newMemLog()
+	r := newNode(t, Config{Log: pacedLog{lr, 100 * time.Millisecond}, SyncEvery: time.Hour})
+	lo := newMemLog()
+	lo.fill([]int{0}, n, 100)
+	o := newNode(t, Config{Log: lo, SyncEvery: time.Hour})
+	allowAll(r, o)
+	if got := r.Claimed(author(0)); got != 0 {
+		t.Fatalf("Claimed before any session: got %d, want 0", got)
+	}
+	connect(t, r, o)
+	waitFor(t, "the first pages", func() bool { return lr.len() > 0 })
+	if got := r.Claimed(author(0)); lr.len() < n && got != n {
+		t.Fatalf("Claimed during the session: got %d, want %d", got, n)
+	}
+	if got := r.Claimed(author(1)); got != 0 {
+		t.Fatalf("Claimed of an author no one sends: got %d, want 0", got)
+	}
+	waitFor(t, "the history", func() bool { return lr.len() == n })
+	waitFor(t, "the claim to end with the session", func() bool { return r.Claimed(author(0)) == 0 })
+}
