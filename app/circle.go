@@ -33,7 +33,12 @@ const (
 	bucketState   = "state"   // "circle" → record.CircleState
 	bucketMembers = "members" // member id → record.Member
 	bucketInvites = "invites" // invite id → record.InviteState
-	bucketCommits = "commits" // epoch (8 bytes) → hash of the winning commit envelope
+	bucketCommits = "commits" // epoch (8 bytes) → hash of the winning commit envelope ‖ its author ‖ seq
+	// bucketLostCommits names commits that lost to another for their epoch
+	// but were sealed to this member: epoch ‖ author ‖ seq (8+16+8 bytes) →
+	// nothing. Their keys are derived again at load from the stored commit
+	// envelope, so no key is kept at rest beside the keyring.
+	bucketLostCommits = "lostcommits"
 )
 
 var keyCircle = []byte("circle")
@@ -205,6 +210,9 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 		c.epochs[n] = newEpochKeys(id, n, epoch.Secret(s))
 	}
 	c.publishViewLocked()
+	if err := c.loadLostKeysLocked(); err != nil {
+		return nil, fmt.Errorf("read the keys of losing commits: %w", err)
+	}
 	if c.epochs[c.state.Epoch] == nil {
 		return nil, fmt.Errorf("circle %s: key of the current epoch missing: %w", id, storage.ErrNoEpoch)
 	}

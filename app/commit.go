@@ -68,15 +68,22 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 		return nil, false, errRefused
 	}
 	hash := sha256.Sum256(env)
-	if prev, err := c.store.Get(c.id, bucketCommits, epochKey(cm.Epoch)); err == nil {
-		if bytes.Compare(prev, hash[:]) <= 0 {
+	prev, err := c.store.Get(c.id, bucketCommits, epochKey(cm.Epoch))
+	if err == nil && len(prev) >= sha256.Size {
+		if bytes.Compare(prev[:sha256.Size], hash[:]) <= 0 {
 			// The commit applied already wins; this one's key still reads
 			// what members who took it first wrote under it.
-			c.keepLosingKeyLocked(&cm)
+			if c.keepLosingKeyLocked(&cm) {
+				if err := c.noteLostCommitLocked(cm.Epoch, o.Header.Author, o.Header.Seq); err != nil {
+					return nil, false, err
+				}
+			}
 			return nil, false, nil
 		}
 	}
-	if err := c.store.Put(c.id, bucketCommits, epochKey(cm.Epoch), hash[:], true); err != nil {
+	winner := append(hash[:], o.Header.Author[:]...)
+	winner = binary.BigEndian.AppendUint64(winner, o.Header.Seq)
+	if err := c.store.Put(c.id, bucketCommits, epochKey(cm.Epoch), winner, true); err != nil {
 		return nil, false, err
 	}
 
@@ -126,6 +133,14 @@ func (c *circle) applyCommitLocked(env []byte, o *envelope.Opened, author *membe
 			keys.lost = append(slices.Clone(old.lost), old.content)
 			if err := c.store.ReplaceEpochSecret([16]byte(c.id), cm.Epoch, keys.secret); err != nil {
 				return nil, false, fmt.Errorf("store epoch key: %w", err)
+			}
+			if len(prev) == sha256.Size+16+8 {
+				// The commit that loses now: its key is derived again
+				// from it at the next start.
+				loser := MemberID(prev[sha256.Size : sha256.Size+16])
+				if err := c.noteLostCommitLocked(cm.Epoch, loser, binary.BigEndian.Uint64(prev[sha256.Size+16:])); err != nil {
+					return nil, false, err
+				}
 			}
 			if old.topic != keys.topic {
 				leave = old.topic
@@ -199,11 +214,12 @@ func (c *circle) sealedToGoneLocked(cm *record.Commit) bool {
 // keepLosingKeyLocked keeps the key of a commit that lost to the one
 // applied for its epoch, when it names this member: records sealed under it
 // by members who took it first are still read. The epoch's keys are
-// replaced, never changed in place, since receipt reads them unlocked.
-func (c *circle) keepLosingKeyLocked(cm *record.Commit) {
+// replaced, never changed in place, since receipt reads them unlocked. It
+// reports whether the commit named this member with a key that opens.
+func (c *circle) keepLosingKeyLocked(cm *record.Commit) bool {
 	ek := c.epochs[cm.Epoch]
 	if ek == nil {
-		return
+		return false
 	}
 	for _, s := range cm.Secrets {
 		if !bytes.Equal(s.Member, c.selfID[:]) {
@@ -211,18 +227,59 @@ func (c *circle) keepLosingKeyLocked(cm *record.Commit) {
 		}
 		secret, err := seal.Open(c.self, [16]byte(c.id), cm.Epoch, s.Sealed)
 		if err != nil || len(secret) != epoch.Size {
-			return
+			return false
 		}
 		content := epoch.Secret(secret).ContentKey(c.id)
 		if content == ek.content || slices.Contains(ek.lost, content) {
-			return
+			return true
 		}
 		next := *ek
 		next.lost = append(slices.Clone(ek.lost), content)
 		c.epochs[cm.Epoch] = &next
 		c.publishViewLocked()
-		return
+		return true
 	}
+	return false
+}
+
+// noteLostCommitLocked remembers where a losing commit of epoch n is
+// stored, so that loadLostKeysLocked finds its key again.
+func (c *circle) noteLostCommitLocked(n uint64, author MemberID, seq uint64) error {
+	k := append(epochKey(n), author[:]...)
+	k = binary.BigEndian.AppendUint64(k, seq)
+	return c.store.Put(c.id, bucketLostCommits, k, []byte{1}, true)
+}
+
+// loadLostKeysLocked derives again, at load, the keys of the losing
+// commits this member holds: each commit envelope is read from the store
+// and opened under the epoch before it (its key, or a losing one of that
+// epoch, found first as the keys go in ascending order of epoch).
+func (c *circle) loadLostKeysLocked() error {
+	return c.store.List(c.id, bucketLostCommits, func(k, _ []byte) error {
+		if len(k) != 8+16+8 {
+			return nil
+		}
+		n := binary.BigEndian.Uint64(k)
+		if n == 0 || c.epochs[n-1] == nil {
+			return nil // shredded since
+		}
+		before := c.epochs[n-1]
+		env, err := c.store.Envelope(c.id, [16]byte(k[8:24]), binary.BigEndian.Uint64(k[24:]))
+		if err != nil || env == nil {
+			return err
+		}
+		o, err := before.open(c.id, env, c.signKeyLocked)
+		if err != nil || o.Record.Kind != envelope.Kind_KIND_COMMIT {
+			c.log.Warn("a losing commit no longer opens", "epoch", n, "err", err)
+			return nil
+		}
+		var cm record.Commit
+		if err := proto.Unmarshal(o.Record.Body, &cm); err != nil || cm.Epoch != n {
+			return nil
+		}
+		c.keepLosingKeyLocked(&cm)
+		return nil
+	})
 }
 
 // joinTopicsLocked subscribes to the current epoch's topic and the one before

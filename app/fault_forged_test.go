@@ -534,6 +534,12 @@ func TestFaultTwoCommitsOneWinner(t *testing.T) {
 			t.Errorf("member %d: the stored key of epoch %d is not the winner's (%v)", i, e+1, err)
 		}
 	}
+	// Both restart: the losing commit's key is derived again from the
+	// stored commit, not kept apart.
+	b.stop()
+	b.restart()
+	c.stop()
+	c.restart()
 	// A post written under the losing key, by a member who took the losing
 	// commit first, is still read by both.
 	lose := xs

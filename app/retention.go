@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -104,6 +105,16 @@ func (c *circle) shredExpiredLocked() error {
 			delete(c.epochs, n)
 			_ = c.store.Delete(c.id, bucketEpochStart, epochKey(n))
 		}
+	}
+	var gone [][]byte // losing commits of shredded epochs
+	_ = c.store.List(c.id, bucketLostCommits, func(k, _ []byte) error {
+		if len(k) >= 8 && binary.BigEndian.Uint64(k) < below {
+			gone = append(gone, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range gone {
+		_ = c.store.Delete(c.id, bucketLostCommits, k)
 	}
 	c.publishViewLocked()
 	c.log.Info("retention: shredded old epochs", "below", below)
