@@ -530,6 +530,42 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 	return p2p.Ignore
 }
 
+// memberKeys are the keys a member makes for a circle it creates or joins:
+// its identity there, and the key of its node there, so that neither
+// links it to its other circles.
+type memberKeys struct {
+	self         *identity.Identity
+	peerKey      crypto.PrivKey
+	peerKeyBytes []byte
+	peer         peer.ID
+}
+
+func newMemberKeys() (*memberKeys, error) {
+	self, err := identity.New()
+	if err != nil {
+		return nil, err
+	}
+	peerKey, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return nil, err
+	}
+	b, err := crypto.MarshalPrivateKey(peerKey)
+	if err != nil {
+		return nil, err
+	}
+	pid, err := peer.IDFromPrivateKey(peerKey)
+	if err != nil {
+		return nil, err
+	}
+	return &memberKeys{self: self, peerKey: peerKey, peerKeyBytes: b, peer: pid}, nil
+}
+
+// member is the roster entry of these keys.
+func (k *memberKeys) member(nick string, role record.Role) *record.Member {
+	pub := k.self.Public()
+	return &record.Member{SignKey: pub.SignKey, SealKey: pub.SealKey, PeerId: []byte(k.peer), Nick: nick, Role: role}
+}
+
 // CreateCircle creates a circle with this member as its facilitator.
 func (h *Hearth) CreateCircle(ctx context.Context, name, nick string) (CircleID, error) {
 	if name == "" {
@@ -545,19 +581,11 @@ func (h *Hearth) CreateCircle(ctx context.Context, name, nick string) (CircleID,
 	if _, err := rand.Read(id[:]); err != nil {
 		return id, err
 	}
-	self, err := identity.New()
+	keys, err := newMemberKeys()
 	if err != nil {
 		return id, err
 	}
-	peerKey, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		return id, err
-	}
-	peerKeyBytes, err := crypto.MarshalPrivateKey(peerKey)
-	if err != nil {
-		return id, err
-	}
-	pid, _ := peer.IDFromPrivateKey(peerKey)
+	self := keys.self
 	secret, err := epoch.NewSecret()
 	if err != nil {
 		return id, err
@@ -568,18 +596,15 @@ func (h *Hearth) CreateCircle(ctx context.Context, name, nick string) (CircleID,
 	if err := h.store.AddEpoch(id, 1, secret, secret.StorageKey(id)); err != nil {
 		return id, err
 	}
-	pub := self.Public()
-	me := &record.Member{
-		SignKey: pub.SignKey, SealKey: pub.SealKey, PeerId: []byte(pid), Nick: nick,
-		Role: record.Role_ROLE_FACILITATOR, JoinedEpoch: 1,
-	}
+	me := keys.member(nick, record.Role_ROLE_FACILITATOR)
+	me.JoinedEpoch = 1
 	state := &record.CircleState{
-		Circle: id[:], Name: name, Identity: self.Marshal(), PeerKey: peerKeyBytes,
+		Circle: id[:], Name: name, Identity: self.Marshal(), PeerKey: keys.peerKeyBytes,
 		Epoch: 1, CreatedMs: h.now().UnixMilli(),
 	}
 	sb, _ := proto.Marshal(state)
 	mb, _ := proto.Marshal(me)
-	selfID := pub.ID()
+	selfID := self.ID()
 	if err := h.store.Put(id, bucketState, keyCircle, sb, true); err != nil {
 		return id, err
 	}

@@ -150,31 +150,19 @@ func (h *Hearth) Join(ctx context.Context, code, nick string) (CircleID, error) 
 	if !h.isOnline() {
 		return id, ErrOffline
 	}
-	self, err := identity.New()
+	keys, err := newMemberKeys()
 	if err != nil {
 		return id, err
 	}
-	peerKey, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		return id, err
-	}
-	realPeer, _ := peer.IDFromPrivateKey(peerKey)
-	pub := self.Public()
 	invID := inv.ID()
-	req := &record.JoinRequest{
-		InviteId: invID[:],
-		Member: &record.Member{
-			SignKey: pub.SignKey, SealKey: pub.SealKey, PeerId: []byte(realPeer),
-			Nick: nick, Role: record.Role_ROLE_MEMBER,
-		},
-	}
+	req := &record.JoinRequest{InviteId: invID[:], Member: keys.member(nick, record.Role_ROLE_MEMBER)}
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	resp, err := requestJoin(ctx, inv, req, h.loopbackListen(), h.log)
 	if err != nil {
 		return id, err
 	}
-	if err := h.admitted(ctx, inv, self, peerKey, nick, resp); err != nil {
+	if err := h.admitted(ctx, inv, keys.self, keys.peerKey, nick, resp); err != nil {
 		return id, err
 	}
 	return id, nil

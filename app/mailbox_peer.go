@@ -591,21 +591,14 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 	if !online {
 		return id, ErrOffline
 	}
-	self, err := identity.New()
+	keys, err := newMemberKeys()
 	if err != nil {
 		return id, err
 	}
-	peerKey, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		return id, err
-	}
-	pkBytes, err := crypto.MarshalPrivateKey(peerKey)
-	if err != nil {
-		return id, err
-	}
+	self, peerKey := keys.self, keys.peerKey
 	c := &mbCircle{
 		mb: m, id: id, log: m.log.With("circle", id.String()[:8]), self: self, peerKey: peerKey,
-		state: &record.MailboxState{Circle: id[:], Identity: self.Marshal(), PeerKey: pkBytes, JoinedMs: m.opt.Now().UnixMilli()},
+		state: &record.MailboxState{Circle: id[:], Identity: self.Marshal(), PeerKey: keys.peerKeyBytes, JoinedMs: m.opt.Now().UnixMilli()},
 	}
 	c.takeUpdateLocked(nil)
 	node, err := m.newNode(ctx, peerKey, nil, c)
@@ -621,16 +614,10 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 		}
 	}()
 
-	realPeer := node.ID()
-	pub := self.Public()
+	me := keys.member(mailboxNick, record.Role_ROLE_MAILBOX)
+	me.Addrs = c.state.Addrs
 	invID := inv.ID()
-	req := &record.JoinRequest{
-		InviteId: invID[:],
-		Member: &record.Member{
-			SignKey: pub.SignKey, SealKey: pub.SealKey, PeerId: []byte(realPeer),
-			Nick: mailboxNick, Role: record.Role_ROLE_MAILBOX, Addrs: c.state.Addrs,
-		},
-	}
+	req := &record.JoinRequest{InviteId: invID[:], Member: me}
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	resp, err := requestJoin(ctx, inv, req, anyPort(m.opt.Listen[:1]), m.log)
@@ -649,7 +636,7 @@ func (m *Mailbox) Join(ctx context.Context, code string) (CircleID, error) {
 		if peer.ID(p.PeerId) == inv.Inviter && bytes.Equal(p.SignKey, signer) && p.Role != record.Role_ROLE_MAILBOX {
 			fromInviter = true
 		}
-		if peer.ID(p.PeerId) == realPeer {
+		if peer.ID(p.PeerId) == keys.peer {
 			listed = true
 		}
 	}
