@@ -6,6 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hearth-circles/hearth/app/record"
+	"github.com/hearth-circles/hearth/crypto/envelope"
 )
 
 func TestEventsAndRSVP(t *testing.T) {
@@ -60,5 +65,38 @@ func TestEventsAndRSVP(t *testing.T) {
 	got, _ := d.h.Events(id)
 	if len(got) != 1 || got[0].Title != "Tuesday check-in" {
 		t.Fatalf("newcomer got events %+v, want the check-in", got)
+	}
+}
+
+// A welcome pack carries consented posts and resources, and events only
+// until they are over, by the Hearth's clock.
+func TestWelcomedKinds(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	event := func(start time.Time, minutes uint32) *envelope.Record {
+		b, err := proto.Marshal(&record.Event{Title: "circle", StartMs: start.UnixMilli(), DurationMin: minutes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &envelope.Record{Kind: envelope.Kind_KIND_EVENT, Body: b}
+	}
+	tests := []struct {
+		name string
+		rec  *envelope.Record
+		want bool
+	}{
+		{"post", &envelope.Record{Kind: envelope.Kind_KIND_POST}, true},
+		{"resource", &envelope.Record{Kind: envelope.Kind_KIND_RESOURCE}, true},
+		{"reaction", &envelope.Record{Kind: envelope.Kind_KIND_REACTION}, false},
+		{"guidelines", &envelope.Record{Kind: envelope.Kind_KIND_GUIDELINES}, false},
+		{"event to come", event(now.Add(time.Hour), 60), true},
+		{"event under way", event(now.Add(-30*time.Minute), 60), true},
+		{"event over", event(now.Add(-2*time.Hour), 60), false},
+		{"event that ended this instant", event(now.Add(-time.Hour), 60), false},
+		{"event body that does not decode", &envelope.Record{Kind: envelope.Kind_KIND_EVENT, Body: []byte{0xff}}, false},
+	}
+	for _, tc := range tests {
+		if got := welcomed(tc.rec, now); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
