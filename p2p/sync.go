@@ -48,8 +48,8 @@ type Log interface {
 // checks one batch while the batch before it is being stored: Prepare does
 // the work that needs no order (decryption, signatures), and may run while
 // Apply of the batch before runs; Apply finishes the delivery, called once
-// for each prepared batch, in the order the batches came. Deliver must be
-// Apply(Prepare(...)).
+// for every prepared batch (even when the session fails), in the order the
+// batches came. Deliver must be Apply(Prepare(...)).
 type StagedLog interface {
 	Log
 	Prepare(from peer.ID, envs [][]byte) any
@@ -741,6 +741,7 @@ func (n *Node) receiveEnvelopes(c *syncStream, p peer.ID, allowed bool) (err err
 		}
 		prepared := staged.Prepare(p, envs)
 		if err := wait(); err != nil {
+			_ = staged.Apply(p, prepared) // every prepared batch is applied
 			return err
 		}
 		applying = make(chan error, 1)
