@@ -24,6 +24,7 @@ const memoryLimit = 96 << 20
 func main() {
 	home := flag.String("home", "", "directory that holds the vault (default $XDG_DATA_HOME/hearth or ~/.local/share/hearth)")
 	flag.Parse()
+	watchMemProfile()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Collect garbage sooner rather than grow: a desktop app shares the
 		// machine. A soft limit; the heap may pass it when it must.
