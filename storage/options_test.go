@@ -19,6 +19,9 @@ func TestBadgerOptionsBounds(t *testing.T) {
 	if arena > 11<<20 {
 		t.Errorf("memtable arena of %.1f MiB, want at most 11 MiB held for as long as a store is open", float64(arena)/(1<<20))
 	}
+	if diskReserve < 64<<20 {
+		t.Errorf("the store refuses writes below %d MiB free, want at least 64 MiB (app's TestFaultDiskFull)", diskReserve>>20)
+	}
 	if opt.NumMemtables > 2 {
 		t.Errorf("%d memtables, want at most 2", opt.NumMemtables)
 	}

@@ -369,9 +369,12 @@ func (s *Store) write(fn func(db *badger.DB, r *ring) error) error {
 // diskReserve is the free space below which the store refuses writes.
 // Badger writes its memtable logs and new tables through memory maps, and a
 // write to a mapped page the disk has no room for is a SIGBUS that ends the
-// process: room for a full memtable log, the table it is flushed to and
-// the next log is kept free instead, with some to spare.
-const diskReserve = 4 * memTableSize
+// process: room for a full memtable log, the table it is flushed to, the
+// next log, and the compaction that flush may start, is kept free instead,
+// with some to spare. It does not shrink with the memtables: with 32 MiB,
+// closing a store that had just refused a write on a full tmpfs sometimes
+// crashed (app's TestFaultDiskFull).
+const diskReserve = 64 << 20
 
 // mutate runs fn on a copy of the keyring and, if fn reports a change,
 // saves the copy (synced) and makes it current.
