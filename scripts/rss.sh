@@ -60,6 +60,8 @@ Xvfb "$DISPLAY" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
 
+# cpu PID: the user and system CPU time the process has used, in clock ticks.
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # mappings PID: resident kB of the mappings grouped by what they hold.
@@ -109,16 +111,18 @@ for run in $(seq "$RUNS"); do
 	xdotool type --delay 15 "$PASS"
 	xdotool key Return
 	for _ in $(seq 300); do grep -q "hearth timing" "$log" && break; sleep 0.1; done
+	echo "unlock run=$run CPU from start to the latest messages drawn: $(( $(cpu "$app") * 1000 / $(getconf CLK_TCK) )) ms"
 	grep -q "hearth timing" "$log" || { say "no timing line: $(cat "$log")"; exit 1; }
 	# The resident memory once a second while the app idles, online.
 	lo= hi=
+	cpu0=$(cpu "$app")
 	for _ in $(seq "$SETTLE"); do
 		sleep 1
 		r=$(kb "$app" VmRSS)
 		[ -z "$lo" ] || [ "$r" -lt "$lo" ] && lo=$r
 		[ -z "$hi" ] || [ "$r" -gt "$hi" ] && hi=$r
 	done
-	echo "idle run=$run VmRSS over ${SETTLE}s: min=$lo max=$hi"
+	echo "idle run=$run VmRSS over ${SETTLE}s: min=$lo max=$hi; CPU $(( ($(cpu "$app") - cpu0) * 1000 / $(getconf CLK_TCK) )) ms"
 	snapshot "$app" unlocked "$run"
 	grep "hearth timing\|hearth memory" "$log" | sed "s/^/run=$run /"
 	kill "$app"
