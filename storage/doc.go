@@ -16,7 +16,7 @@
 // or written.
 //
 // Badger runs with the store key as its AES-256 encryption key, a 16 MiB
-// index cache and a 32 MiB block cache, two 16 MiB memtables, 64 MiB
+// index cache and a 32 MiB block cache, two 8 MiB memtables, 64 MiB
 // value-log files, no compression (the values are ciphertext), value-log
 // checksums verified, and its logger routed to the caller's slog at warning
 // level. Values under 1 MiB stay in the LSM tree, so the value log serves

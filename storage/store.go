@@ -55,12 +55,12 @@ var (
 
 // Limits on what the store accepts.
 const (
-	MaxEnvelopeSize = 1 << 20 // bytes of one envelope
-	MaxRecordSize   = 1 << 20 // bytes of one decoded record
-	MaxValueSize    = 1 << 20 // bytes of one key-value or global value
-	MaxKeySize      = 1024    // bytes of one key-value key or global name
-	MaxBucketLen    = 255     // bytes of a bucket name
-	MaxPage         = 1000    // items one Latest or Envelopes call returns at most
+	MaxEnvelopeSize = 1 << 20   // bytes of one envelope
+	MaxRecordSize   = 128 << 10 // bytes of one decoded record (an envelope's plaintext: 64 KiB at most)
+	MaxValueSize    = 1 << 20   // bytes of one key-value or global value
+	MaxKeySize      = 1024      // bytes of one key-value key or global name
+	MaxBucketLen    = 255       // bytes of a bucket name
+	MaxPage         = 1000      // items one Latest or Envelopes call returns at most
 	// maxEnvelopesBytes bounds the bytes one Envelopes call returns: it stops
 	// after the envelope that reaches it.
 	maxEnvelopesBytes = 4 << 20
@@ -95,10 +95,17 @@ type Store struct {
 	log      badger.Logger // Badger's and the store's own warnings
 }
 
-// Badger settings sized for a desktop: about 16 MiB per memtable (two of
+// Badger settings sized for a desktop: about 8 MiB per memtable (two of
 // them), 32 MiB of decrypted blocks and 16 MiB of table indexes cached.
+//
+// Badger allocates each memtable's arena whole, the memtable size and twice
+// its largest transaction (15% of the memtable) on top: 10.5 MiB here, held
+// for as long as the store is open, and resident once the Go runtime has
+// zeroed it. Its largest transaction, 1.2 MiB, must still hold the largest
+// entry, a MaxEnvelopeSize envelope with a MaxRecordSize record, and a
+// value just below Badger's 1 MiB value threshold (TestBadgerOptionsBounds).
 const (
-	memTableSize     = 16 << 20
+	memTableSize     = 8 << 20
 	numMemtables     = 2
 	blockCacheSize   = 32 << 20
 	indexCacheSize   = 16 << 20
@@ -363,9 +370,12 @@ func (s *Store) write(fn func(db *badger.DB, r *ring) error) error {
 // diskReserve is the free space below which the store refuses writes.
 // Badger writes its memtable logs and new tables through memory maps, and a
 // write to a mapped page the disk has no room for is a SIGBUS that ends the
-// process: room for a full memtable log, the table it is flushed to and
-// the next log is kept free instead, with some to spare.
-const diskReserve = 4 * memTableSize
+// process: room for a full memtable log, the table it is flushed to, the
+// next log, and the compaction that flush may start, is kept free instead,
+// with some to spare. It does not shrink with the memtables: with 32 MiB,
+// closing a store that had just refused a write on a full tmpfs sometimes
+// crashed (app's TestFaultDiskFull).
+const diskReserve = 64 << 20
 
 // mutate runs fn on a copy of the keyring and, if fn reports a change,
 // saves the copy (synced) and makes it current.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 )
 
@@ -58,24 +56,6 @@ func (t *timing) shown() {
 // memory reads the resident set size, now and at its peak, from
 // /proc/self/status (Linux); "?" elsewhere.
 func memory() (rss, hwm string) {
-	rss, hwm = "?", "?"
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return rss, hwm
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rss = strings.TrimSpace(v)
-		case "VmHWM":
-			hwm = strings.TrimSpace(v)
-		}
-	}
-	return rss, hwm
+	st := procStatus("VmRSS", "VmHWM")
+	return st["VmRSS"], st["VmHWM"]
 }
