@@ -734,7 +734,7 @@ type batch struct {
 // signatures of each part checked as one batch; replays of stored
 // envelopes (several peers serving the same catch-up) cost a read.
 func (c *circle) receiveBatch(from peer.ID, envs [][]byte) {
-	c.applyBatch(from, c.prepareBatch(envs))
+	c.applyBatch(from, c.prepareBatch(envs, runtime.GOMAXPROCS(0)))
 }
 
 // preparedBatch is a catch-up page checked outside the circle's lock, to
@@ -748,8 +748,10 @@ type preparedBatch struct {
 }
 
 // prepareBatch is the first stage of receiveBatch: parsing, replays, and
-// decryption and signature checks, with no lock held.
-func (c *circle) prepareBatch(envs [][]byte) *preparedBatch {
+// decryption and signature checks, with no lock held, the page split in up
+// to cores parts of at least minPart, each part's signatures checked as
+// one batch.
+func (c *circle) prepareBatch(envs [][]byte, cores int) *preparedBatch {
 	b := &preparedBatch{
 		envs:  envs,
 		hs:    make([]envelope.Header, len(envs)),
@@ -757,7 +759,7 @@ func (c *circle) prepareBatch(envs [][]byte) *preparedBatch {
 		skip:  make([]bool, len(envs)),
 		owned: make([]bool, len(envs)),
 	}
-	parts := min(runtime.GOMAXPROCS(0), (len(envs)+minPart-1)/minPart)
+	parts := max(1, min(cores, (len(envs)+minPart-1)/minPart))
 	var wg sync.WaitGroup
 	for p := range parts {
 		lo, hi := p*len(envs)/parts, (p+1)*len(envs)/parts

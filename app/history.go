@@ -452,8 +452,12 @@ func (l *circleLog) Deliver(from peer.ID, envs [][]byte) error {
 
 // Prepare and Apply make circleLog a p2p.StagedLog: a catch-up page is
 // decrypted and verified while the page before it is applied and stored.
+// With the apply busy on one core, the page is checked on one core too, as
+// one batch: bigger batches cost less a signature, and the two cores are
+// not fought over (measured: 20,500 envelopes/s with the page split in two
+// against 23,500 as one, six runs each, interleaved).
 func (l *circleLog) Prepare(from peer.ID, envs [][]byte) any {
-	return (*circle)(l).prepareBatch(envs)
+	return (*circle)(l).prepareBatch(envs, 1)
 }
 
 func (l *circleLog) Apply(from peer.ID, prepared any) error {
