@@ -70,6 +70,22 @@ func sealPosts(tb testing.TB, c *circle, author *identity.Identity, n int) [][]b
 	return envs
 }
 
+// postsShown counts the posts among the latest limit messages of c.
+func postsShown(t *testing.T, c *circle, limit int) int {
+	t.Helper()
+	msgs, err := c.h.History(c.id, "", limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := 0
+	for _, m := range msgs {
+		if m.Kind == "post" {
+			posts++
+		}
+	}
+	return posts
+}
+
 func TestReceiveStoresOnce(t *testing.T) {
 	c, other, pid := offlineCircle(t)
 	envs := sealPosts(t, c, other, 3)
@@ -86,16 +102,7 @@ func TestReceiveStoresOnce(t *testing.T) {
 	if got := c.h.Counters()["replayed"]; got != 3 {
 		t.Errorf("replays recognised from the store: got %d, want 3", got)
 	}
-	msgs, err := c.h.History(c.id, "", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	posts := 0
-	for _, m := range msgs {
-		if m.Kind == "post" {
-			posts++
-		}
-	}
+	posts := postsShown(t, c, 100)
 	if posts != 3 {
 		t.Fatalf("got %d posts after a replay, want 3", posts)
 	}
@@ -150,16 +157,7 @@ func TestReceiveBatchStoresAll(t *testing.T) {
 	if got := hw[other.ID()]; got != 600 {
 		t.Fatalf("got high-water %d, want 600", got)
 	}
-	msgs, err := c.h.History(c.id, "", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	posts := 0
-	for _, m := range msgs {
-		if m.Kind == "post" {
-			posts++
-		}
-	}
+	posts := postsShown(t, c, 1000)
 	if posts != 600 {
 		t.Fatalf("got %d posts, want 600", posts)
 	}
@@ -289,16 +287,7 @@ func TestConcurrentCatchUpPages(t *testing.T) {
 	if n < 600 {
 		t.Fatalf("stored after four concurrent catch-ups: got %d envelopes, want all 600", n)
 	}
-	msgs, err := c.h.History(c.id, "", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	posts := 0
-	for _, m := range msgs {
-		if m.Kind == "post" {
-			posts++
-		}
-	}
+	posts := postsShown(t, c, 1000)
 	if posts != 600 {
 		t.Fatalf("posts shown: got %d, want 600, each once", posts)
 	}

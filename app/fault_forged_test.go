@@ -77,6 +77,25 @@ func (f *forger) seal(epoch, seq uint64, kind envelope.Kind, body proto.Message)
 	return env
 }
 
+// commit seals a commit of a fresh secret for epoch n, sealed to every
+// member of roster, at the forger's next sequence number.
+func (f *forger) commit(roster []*member, n uint64) ([]byte, epoch.Secret) {
+	f.t.Helper()
+	s, err := epoch.NewSecret()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	body := &record.Commit{Epoch: n}
+	for _, m := range roster {
+		sealed, err := seal.Secret(m.pub.SealKey, [16]byte(f.circle), n, s[:])
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		body.Secrets = append(body.Secrets, &record.SealedSecret{Member: m.id[:], Sealed: sealed})
+	}
+	return f.next(envelope.Kind_KIND_COMMIT, body), s
+}
+
 // next seals a record at the forger's next sequence number in its newest
 // epoch.
 func (f *forger) next(kind envelope.Kind, body proto.Message) []byte {
@@ -491,21 +510,7 @@ func TestFaultTwoCommitsOneWinner(t *testing.T) {
 	ac.mu.Lock()
 	roster := ac.rosterLocked()
 	ac.mu.Unlock()
-	commit := func() ([]byte, epoch.Secret) {
-		s, err := epoch.NewSecret()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := &record.Commit{Epoch: e + 1}
-		for _, m := range roster {
-			sealed, err := seal.Secret(m.pub.SealKey, [16]byte(id), e+1, s[:])
-			if err != nil {
-				t.Fatal(err)
-			}
-			body.Secrets = append(body.Secrets, &record.SealedSecret{Member: m.id[:], Sealed: sealed})
-		}
-		return f.next(envelope.Kind_KIND_COMMIT, body), s
-	}
+	commit := func() ([]byte, epoch.Secret) { return f.commit(roster, e+1) }
 	// Far ahead of A's own sequence, so that A's node (still running) does
 	// not collide with them.
 	f.seq += 1000
@@ -635,21 +640,7 @@ func TestFaultRemovalLosingToConcurrentCommit(t *testing.T) {
 	cc.mu.Lock()
 	cID := cc.selfID
 	cc.mu.Unlock()
-	commit := func() []byte {
-		s, err := epoch.NewSecret()
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := &record.Commit{Epoch: e + 1}
-		for _, m := range roster {
-			sealed, err := seal.Secret(m.pub.SealKey, [16]byte(id), e+1, s[:])
-			if err != nil {
-				t.Fatal(err)
-			}
-			body.Secrets = append(body.Secrets, &record.SealedSecret{Member: m.id[:], Sealed: sealed})
-		}
-		return fb.next(envelope.Kind_KIND_COMMIT, body)
-	}
+	commit := func() []byte { env, _ := fb.commit(roster, e+1); return env }
 	fb.seq += 1000 // clear of b's own node
 
 	if err := a.h.Remove(ctx, id, cID, "asked to leave"); err != nil {

@@ -403,11 +403,12 @@ func (n *Node) announce(own *claim, theirHeld marks) (held, busy marks, err erro
 			}
 		}
 	}
-	if len(upTo(held, busy)) > MaxAuthors {
-		busy = nil // claims of authors beyond the bound: announce what is held
+	mine := upTo(held, busy)
+	if len(mine) > MaxAuthors {
+		busy, mine = nil, held // claims of authors beyond the bound: announce what is held
 	}
 	if theirHeld != nil {
-		own.m = claimed(upTo(held, busy), theirHeld)
+		own.m = claimed(mine, theirHeld)
 	}
 	return held, busy, nil
 }
