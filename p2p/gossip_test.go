@@ -7,9 +7,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // TestMeshDelivery: three nodes that allow each other mesh, and each gets
@@ -289,3 +292,110 @@ func containsPeer(ps []peer.ID, p peer.ID) bool {
 	}
 	return false
 }
+
+// TestIDontWantOnlyForLargeMessages: a node tells its mesh peers it already
+// has a message (IDONTWANT) only from idontwantThreshold up, not for the
+// small envelopes most posts are.
+func TestIDontWantOnlyForLargeMessages(t *testing.T) {
+	const topic = "circle"
+	var boxes [3]inbox
+	var watch idontwantWatch
+	var nodes []*Node
+	for i := range boxes {
+		cfg := Config{Receive: boxes[i].receive}
+		if i == 1 {
+			cfg.tuning.tracer = &watch
+		}
+		nodes = append(nodes, newNode(t, cfg))
+	}
+	allowAll(nodes...)
+	for _, n := range nodes {
+		if err := n.Join(topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect(t, nodes[0], nodes[1])
+	connect(t, nodes[1], nodes[2])
+	connect(t, nodes[0], nodes[2])
+	waitMesh(t, topic, 2, nodes...)
+	waitFor(t, "node 1's mesh", func() bool { return watch.meshSize() == 2 })
+
+	small := []byte(strings.Repeat("s", 4<<10+100)) // a padded 4 KiB post
+	large := []byte(strings.Repeat("l", idontwantThreshold))
+	for _, data := range [][]byte{small, large} {
+		if err := nodes[0].Publish(context.Background(), topic, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both messages at node 1", func() bool { return boxes[1].len() == 2 })
+	waitFor(t, "the IDONTWANT for the large message", func() bool {
+		return watch.sent(messageID(&pb.Message{Data: large})) > 0
+	})
+	if n := watch.sent(messageID(&pb.Message{Data: small})); n != 0 {
+		t.Errorf("node 1 sent %d IDONTWANT for a message of %d bytes", n, len(small))
+	}
+}
+
+// idontwantWatch counts the IDONTWANT a node sends, by message id, and
+// follows its mesh.
+type idontwantWatch struct {
+	mu   sync.Mutex
+	ids  map[string]int
+	mesh map[peer.ID]bool
+}
+
+func (w *idontwantWatch) meshSize() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.mesh)
+}
+
+func (w *idontwantWatch) Graft(p peer.ID, _ string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.mesh == nil {
+		w.mesh = map[peer.ID]bool{}
+	}
+	w.mesh[p] = true
+}
+
+func (w *idontwantWatch) Prune(p peer.ID, _ string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.mesh, p)
+}
+
+func (w *idontwantWatch) sent(id string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ids[id]
+}
+
+func (w *idontwantWatch) SendRPC(rpc *pubsub.RPC, _ peer.ID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range rpc.GetControl().GetIdontwant() {
+		for _, id := range c.GetMessageIDs() {
+			if w.ids == nil {
+				w.ids = map[string]int{}
+			}
+			w.ids[id]++
+		}
+	}
+}
+
+func (*idontwantWatch) AddPeer(peer.ID, protocol.ID)                         {}
+func (*idontwantWatch) RemovePeer(peer.ID)                                   {}
+func (*idontwantWatch) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (*idontwantWatch) OnClosedOutboundStream(peer.ID)                       {}
+func (*idontwantWatch) Join(string)                                          {}
+func (*idontwantWatch) Leave(string)                                         {}
+func (*idontwantWatch) ValidateMessage(*pubsub.Message)                      {}
+func (*idontwantWatch) DeliverMessage(*pubsub.Message)                       {}
+func (*idontwantWatch) RejectMessage(*pubsub.Message, string)                {}
+func (*idontwantWatch) DuplicateMessage(*pubsub.Message)                     {}
+func (*idontwantWatch) ThrottlePeer(peer.ID)                                 {}
+func (*idontwantWatch) RecvRPC(*pubsub.RPC)                                  {}
+func (*idontwantWatch) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (*idontwantWatch) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (*idontwantWatch) UndeliverableMessage(*pubsub.Message)                 {}

@@ -72,7 +72,7 @@ type Config struct {
 	// direct one where both NATs allow it.
 	HolePunching bool
 
-	tuning gossipTuning // for benchmarks only
+	tuning gossipTuning // for benchmarks and tests only
 }
 
 // PeerEvent reports that an allowed peer connected or disconnected.
