@@ -50,6 +50,26 @@ func cleanText(s string) string {
 	if len(s) > maxShownText {
 		s = s[:maxShownText]
 	}
+	if plainText(s) {
+		return s // most posts: nothing to drop, and no rune cut in two
+	}
+	return dropUnsafe(s)
+}
+
+// plainText reports whether s is printable ASCII, newlines and tabs only,
+// which cleanText keeps as they are.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf-1 || c < ' ' && c != '\n' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// dropUnsafe is cleanText's work on text of any kind: invalid UTF-8, bidi
+// controls and control characters other than newline and tab are dropped.
+func dropUnsafe(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n' || r == '\t':

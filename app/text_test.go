@@ -41,8 +41,14 @@ func TestCleanText(t *testing.T) {
 
 func FuzzCleanText(f *testing.F) {
 	f.Add("a\u202Eb\n")
+	f.Add("plain words,\ttabs and\nlines ~")
+	f.Add("del\x7f")
+	f.Add("nul\x00")
 	f.Fuzz(func(t *testing.T, s string) {
 		out := cleanText(s)
+		if want := dropUnsafe(s[:min(len(s), maxShownText)]); out != want {
+			t.Fatalf("cleanText(%q) = %q, the full check gives %q", s, out, want)
+		}
 		if len(out) > maxShownText {
 			t.Fatalf("got %d bytes", len(out))
 		}
