@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -521,6 +522,15 @@ func (c *circle) validate(m p2p.Message) p2p.Verdict {
 		// Only a verified, new record uses up its author's allowance: one
 		// forged in a member's name, or replayed, does not.
 		c.allowLive(h.Author)
+		// The record has just been announced, so the readers of the
+		// events are runnable. Gossipsub goes on to forward the message,
+		// waking a goroutine per peer, and each would run before them:
+		// yielding once lets the member's screen have the post first.
+		// With hearthd bench's ten peers on two cores this took the
+		// median delivery from 1.4-1.5 times raw gossipsub's to below
+		// it, and the highest rate every member keeps up with from
+		// about 300-450 to 1,800-3,100 posts a second.
+		runtime.Gosched()
 		return p2p.Accept
 	case vDuplicate:
 		return p2p.Accept

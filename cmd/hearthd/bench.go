@@ -87,6 +87,12 @@ Prints one JSON object on stdout:
                               the same for raw gossipsub
   latency_p50_ratio, latency_p99_ratio
                               Hearth over baseline
+  baseline_seen_p50_ms, baseline_seen_p99_ms, latency_p50_ratio_to_seen
+                              when the baseline's validators first see a
+                              message, before gossipsub forwards it and hands
+                              it to the subscription (the earliest a raw
+                              gossipsub application could have it), and
+                              Hearth's p50 over that p50
   alone_latency_p50_ms, alone_latency_p99_ms, baseline_alone_latency_p50_ms,
   baseline_alone_latency_p99_ms
                               the same in the CPU phases below, where each arm
@@ -127,6 +133,10 @@ Prints one JSON object on stdout:
   cold_write_per_s            how fast the posts were written (offline, through
                               Hearth's own post path)
   catchup_messages            messages posted while one member was offline
+  catchup_settle_ms           how long the machine was given, once the members
+                              online had the posts, to finish their writes
+                              (until the process used under a tenth of a core
+                              for a quarter second; 10 s at most)
   catchup_seconds             from that member coming back online (vault
                               already unlocked) until its store holds every
                               one of them
@@ -182,6 +192,9 @@ type benchResult struct {
 	BaseLatencyP99 float64 `json:"baseline_latency_p99_ms"`
 	LatencyP50Rat  float64 `json:"latency_p50_ratio"`
 	LatencyP99Rat  float64 `json:"latency_p99_ratio"`
+	SeenP50        float64 `json:"baseline_seen_p50_ms"`
+	SeenP99        float64 `json:"baseline_seen_p99_ms"`
+	SeenP50Rat     float64 `json:"latency_p50_ratio_to_seen"`
 	AloneP50       float64 `json:"alone_latency_p50_ms"`
 	AloneP99       float64 `json:"alone_latency_p99_ms"`
 	BaseAloneP50   float64 `json:"baseline_alone_latency_p50_ms"`
@@ -216,6 +229,7 @@ type benchResult struct {
 	CatchupMessages int     `json:"catchup_messages"`
 	CatchupSec      float64 `json:"catchup_seconds"`
 	CatchupConnect  float64 `json:"catchup_connect_ms"`
+	CatchupSettle   float64 `json:"catchup_settle_ms"`
 	CatchupRate     float64 `json:"catchup_envelopes_per_s"`
 	CatchupTotal    float64 `json:"catchup_total_per_s"`
 
@@ -356,15 +370,28 @@ func benchText(key string) string {
 }
 
 // arm is one side of the comparison: a sender and the tracker its receivers
-// report to.
+// report to. The baseline also tracks when its validators first see a
+// message (seen).
 type arm struct {
 	tr   *tracker
+	seen *tracker
 	send func(ctx context.Context, key string) error
 }
 
 func (a *arm) post(ctx context.Context, key string) error {
-	a.tr.send(key, time.Now())
+	now := time.Now()
+	a.tr.send(key, now)
+	if a.seen != nil {
+		a.seen.send(key, now)
+	}
 	return a.send(ctx, key)
+}
+
+func (a *arm) reset() {
+	a.tr.reset()
+	if a.seen != nil {
+		a.seen.reset()
+	}
 }
 
 // runNetwork builds both arms and runs the steady, CPU and burst phases.
@@ -429,7 +456,7 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 	}
 
 	// The baseline arm: raw gossipsub on the same host setup.
-	baseArm := &arm{tr: newTracker()}
+	baseArm := &arm{tr: newTracker(), seen: newTracker()}
 	nodes := make([]*p2p.Node, c.Peers)
 	for i := range nodes {
 		key, _, err := crypto.GenerateEd25519Key(nil)
@@ -437,9 +464,16 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 			return fmt.Errorf("bench: key: %w", err)
 		}
 		n, err := p2p.New(ctx, p2p.Config{
-			Key:      key,
-			Listen:   app.DefaultListen,
-			Validate: func(p2p.Message) p2p.Verdict { return p2p.Accept },
+			Key:    key,
+			Listen: app.DefaultListen,
+			// The first node sends, and its validator sees its own
+			// messages: only the others' count.
+			Validate: func(m p2p.Message) p2p.Verdict {
+				if i > 0 {
+					baseArm.seen.deliver(keyOf(string(m.Data)), time.Now())
+				}
+				return p2p.Accept
+			},
 			Receive: func(m p2p.Message) {
 				baseArm.tr.deliver(keyOf(string(m.Data)), time.Now())
 			},
@@ -477,7 +511,7 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 	others := c.Peers - 1
 	for _, a := range []*arm{hearthArm, baseArm} {
 		for i := range c.Warm {
-			a.tr.reset()
+			a.reset()
 			if err := a.post(ctx, fmt.Sprintf("w%d", i)); err != nil {
 				return fmt.Errorf("bench: warm-up: %w", err)
 			}
@@ -501,6 +535,10 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 	}
 	r.LatencyP50, r.LatencyP99 = quantileMs(hl, 0.5), quantileMs(hl, 0.99)
 	r.BaseLatencyP50, r.BaseLatencyP99 = quantileMs(bl, 0.5), quantileMs(bl, 0.99)
+	if sl := baseArm.seen.latencies(); len(sl) > 0 {
+		r.SeenP50, r.SeenP99 = quantileMs(sl, 0.5), quantileMs(sl, 0.99)
+		r.SeenP50Rat = ratio(r.LatencyP50, r.SeenP50)
+	}
 	r.LatencyP50Rat = ratio(r.LatencyP50, r.BaseLatencyP50)
 	r.LatencyP99Rat = ratio(r.LatencyP99, r.BaseLatencyP99)
 	r.SteadyPct = pct(len(hl), ticks*others)
@@ -565,7 +603,7 @@ func (c *benchCmd) runNetwork(ctx context.Context, dir string, r *benchResult) (
 		a        *arm
 		pct, sec *float64
 	}{{hearthArm, &r.BurstPct, &r.BurstSec}, {baseArm, &r.BaseBurstPct, &r.BaseBurstSec}} {
-		x.a.tr.reset()
+		x.a.reset()
 		start := time.Now()
 		deadline := start.Add(c.BurstWait)
 		x.a.tr.setCutoff(deadline)
@@ -627,7 +665,7 @@ func (c *benchCmd) catchup(ctx context.Context, hearths []*app.Hearth, vaults []
 			return err
 		}
 	}
-	time.Sleep(settleTime)
+	r.CatchupSettle = ms(waitQuiet(ctx, 10*time.Second))
 	author, want, err := posterMark(hearths[0], vaults[0], id)
 	if err != nil {
 		return err
@@ -746,6 +784,29 @@ func waitForMark(ctx context.Context, v *app.Vault, id app.CircleID, author app.
 	}
 }
 
+// waitQuiet waits until the process has used less than a tenth of a core
+// over a quarter of a second (its idle hosts use less), so that the writes,
+// memtable flushes and compactions the phases before left running are
+// done, or until within has passed. It returns how long it waited.
+func waitQuiet(ctx context.Context, within time.Duration) time.Duration {
+	const span = 250 * time.Millisecond
+	start := time.Now()
+	prev, _, err := processUsage()
+	for err == nil && time.Since(start) < within {
+		select {
+		case <-ctx.Done():
+			return time.Since(start)
+		case <-time.After(span):
+		}
+		var cur time.Duration
+		if cur, _, err = processUsage(); err == nil && cur-prev < span/10 {
+			break
+		}
+		prev = cur
+	}
+	return time.Since(start)
+}
+
 // settleTime is how long the Hearth arm's deferred writes (a group commit
 // of a few milliseconds) are given before the other arm is timed.
 const settleTime = 20 * time.Millisecond
@@ -795,7 +856,7 @@ func (c *benchCmd) steady(ctx context.Context, prefix string, ticks int, arms ..
 // 5 s). The deliveries of every window count.
 func (c *benchCmd) steadyWindows(ctx context.Context, prefix string, ticks int, arms ...*arm) error {
 	for _, a := range arms {
-		a.tr.reset()
+		a.reset()
 	}
 	window := max(1, c.Rate) // ticks in one second
 	period := time.Second / time.Duration(c.Rate)
@@ -831,7 +892,7 @@ func (c *benchCmd) steadyWindows(ctx context.Context, prefix string, ticks int, 
 // it returns how long the sending took.
 func (c *benchCmd) steadyAt(ctx context.Context, prefix string, rate, ticks int, grace time.Duration, arms ...*arm) (time.Duration, error) {
 	for _, a := range arms {
-		a.tr.reset()
+		a.reset()
 	}
 	period := time.Second / time.Duration(rate)
 	slot := period / time.Duration(len(arms))
@@ -989,6 +1050,8 @@ func writeBenchTable(w io.Writer, r *benchResult) error {
 	fmt.Fprintf(tw, "%d peers, loopback\tHearth\traw gossipsub\tratio\t\n", r.Peers)
 	fmt.Fprintf(tw, "latency p50 (ms)\t%.3f\t%.3f\t%.2f\t\n", r.LatencyP50, r.BaseLatencyP50, r.LatencyP50Rat)
 	fmt.Fprintf(tw, "latency p99 (ms)\t%.3f\t%.3f\t%.2f\t\n", r.LatencyP99, r.BaseLatencyP99, r.LatencyP99Rat)
+	fmt.Fprintf(tw, "raw, first seen: p50 (ms)\t\t%.3f\t%.2f\t\n", r.SeenP50, r.SeenP50Rat)
+	fmt.Fprintf(tw, "raw, first seen: p99 (ms)\t\t%.3f\t\t\n", r.SeenP99)
 	fmt.Fprintf(tw, "latency p50 alone (ms)\t%.3f\t%.3f\t%.2f\t\n", r.AloneP50, r.BaseAloneP50, ratio(r.AloneP50, r.BaseAloneP50))
 	fmt.Fprintf(tw, "latency p99 alone (ms)\t%.3f\t%.3f\t%.2f\t\n", r.AloneP99, r.BaseAloneP99, ratio(r.AloneP99, r.BaseAloneP99))
 	fmt.Fprintf(tw, "steady delivered (%%)\t%.1f\t%.1f\t\t\n", r.SteadyPct, r.BaseSteadyPct)
