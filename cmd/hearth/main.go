@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -17,9 +19,9 @@ import (
 // appID is the application id of FyneApp.toml; a test keeps them equal.
 const appID = "org.hearth.app"
 
-// The Go runtime's settings, unless $GOMEMLIMIT or $GOGC set others: a
-// soft memory limit, and how much garbage may pile up between collections,
-// in percent of the live heap (Go's default is 100).
+// The Go runtime's settings, unless $GOMEMLIMIT or $GOGC set others: how
+// much garbage may pile up between collections, in percent of the live heap
+// (Go's default is 100), and a soft memory limit that follows the live heap.
 //
 // A desktop app shares the machine, so it collects garbage sooner rather
 // than grow. Even idle, Fyne allocates as it redraws the window, about 150
@@ -27,16 +29,29 @@ const appID = "org.hearth.app"
 // a circle of 10,000 messages) grows by as much again, resident, before
 // each collection (see README for the figures). The cost is a collection
 // every minute or two when idle, lost in the idle app's own CPU.
+//
+// Memory the heap no longer uses goes back to the system only slowly at
+// these settings: the key derivation at unlock takes 64 MiB at once, and
+// minutes later a good part of it was still resident, freed but not
+// returned. Under a memory limit the runtime returns what lies above it at
+// once. The limit is limitFloor, or the live heap and a quarter more plus
+// limitOverhead for what is not heap (goroutine stacks, the runtime's own
+// data), whichever is more, so that it never has the collector run much
+// more often than gcPercent asks.
 const (
-	memoryLimit = 96 << 20
-	gcPercent   = 50
+	gcPercent     = 50
+	limitFloor    = 48 << 20
+	limitOverhead = 14 << 20
+	limitEvery    = 10 * time.Second // how often the limit follows the heap
 )
 
 func main() {
 	home := flag.String("home", "", "directory that holds the vault (default $XDG_DATA_HOME/hearth or ~/.local/share/hearth)")
 	flag.Parse()
 	watchMemProfile()
-	tuneRuntime(os.Getenv)
+	if tuneRuntime(os.Getenv) {
+		go followHeap(time.Tick(limitEvery))
+	}
 	if *home == "" {
 		dir, err := defaultHome()
 		if err != nil {
@@ -64,14 +79,40 @@ func main() {
 }
 
 // tuneRuntime sets the Go runtime's memory limit and garbage collection
-// percentage, each unless the environment (read with getenv) sets it.
-func tuneRuntime(getenv func(string) string) {
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit) // soft: the heap may pass it when it must
-	}
+// percentage, each unless the environment (read with getenv) sets it. It
+// reports whether the memory limit is Hearth's to follow the heap with.
+func tuneRuntime(getenv func(string) string) (ownLimit bool) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if getenv("GOMEMLIMIT") != "" {
+		return false
+	}
+	setLimit()
+	return true
+}
+
+// followHeap sets the memory limit anew at each tick.
+func followHeap(tick <-chan time.Time) {
+	for range tick {
+		setLimit()
+	}
+}
+
+// setLimit sets the memory limit for the live heap now.
+func setLimit() {
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	var n uint64
+	if live[0].Value.Kind() == metrics.KindUint64 {
+		n = live[0].Value.Uint64()
+	}
+	debug.SetMemoryLimit(memoryLimitFor(n)) // soft: the heap may pass it when it must
+}
+
+// memoryLimitFor is the memory limit for a live heap of live bytes.
+func memoryLimitFor(live uint64) int64 {
+	return max(limitFloor, int64(live+live/4)+limitOverhead)
 }
 
 // defaultHome is $XDG_DATA_HOME/hearth, or ~/.local/share/hearth when that
