@@ -211,7 +211,7 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 	}
 	c.publishViewLocked()
 	if err := c.loadLostKeysLocked(); err != nil {
-		return nil, fmt.Errorf("read the keys of losing commits: %w", err)
+		return nil, fmt.Errorf("read the circle's earlier keys: %w", err)
 	}
 	if c.epochs[c.state.Epoch] == nil {
 		return nil, fmt.Errorf("circle %s: key of the current epoch missing: %w", id, storage.ErrNoEpoch)

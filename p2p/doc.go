@@ -28,7 +28,8 @@
 // so messages reach Config.Receive in arrival order, from one goroutine per
 // topic. The node publishes to every known subscriber of a topic at once
 // (flood publishing): in a small circle that is one hop to everyone, also
-// before the gossip mesh has formed.
+// before the gossip mesh has formed. So a node asks its mesh peers not to
+// send it copies (IDONTWANT) only of messages of 16 KiB and more.
 //
 // Gossip only reaches peers that are online and drops messages under
 // bursts. Catch-up sync repairs both: on every new connection (at once for

@@ -211,8 +211,7 @@ func gossipFeatures(feat pubsub.GossipSubFeature, proto protocol.ID) bool {
 // everyone, and it works before the mesh has formed.
 //
 // Validation runs inline on a single worker: messages reach Receive in the
-// order they arrived, so a gap the app sees is a real one. Config.Validate
-// does structural checks only, which one worker keeps up with.
+// order they arrived, so a gap the app sees is a real one.
 func newGossip(ctx context.Context, h host.Host, filter *topicFilter, tune gossipTuning) (*pubsub.PubSub, error) {
 	params := pubsub.DefaultGossipSubParams()
 	params.IDontWantMessageThreshold = idontwantThreshold

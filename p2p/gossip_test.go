@@ -20,20 +20,7 @@ import (
 func TestMeshDelivery(t *testing.T) {
 	const topic = "circle"
 	var boxes [3]inbox
-	var nodes []*Node
-	for i := range boxes {
-		nodes = append(nodes, newNode(t, Config{Receive: boxes[i].receive}))
-	}
-	allowAll(nodes...)
-	for _, n := range nodes {
-		if err := n.Join(topic); err != nil {
-			t.Fatal(err)
-		}
-	}
-	connect(t, nodes[0], nodes[1])
-	connect(t, nodes[1], nodes[2])
-	connect(t, nodes[0], nodes[2])
-	waitMesh(t, topic, 2, nodes...)
+	nodes := meshOfThree(t, topic, &boxes, nil)
 
 	for i, n := range nodes {
 		if err := n.Publish(context.Background(), topic, []byte(fmt.Sprintf("from %d", i))); err != nil {
@@ -284,6 +271,33 @@ func TestLateJoiner(t *testing.T) {
 	}
 }
 
+// meshOfThree starts three nodes that allow one another, each receiving
+// into its box, joins topic on each, connects every pair and waits until
+// each has the other two as peers on the topic. with, when not nil, adjusts
+// each node's Config first.
+func meshOfThree(t *testing.T, topic string, boxes *[3]inbox, with func(i int, cfg *Config)) []*Node {
+	t.Helper()
+	var nodes []*Node
+	for i := range boxes {
+		cfg := Config{Receive: boxes[i].receive}
+		if with != nil {
+			with(i, &cfg)
+		}
+		nodes = append(nodes, newNode(t, cfg))
+	}
+	allowAll(nodes...)
+	for _, n := range nodes {
+		if err := n.Join(topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect(t, nodes[0], nodes[1])
+	connect(t, nodes[1], nodes[2])
+	connect(t, nodes[0], nodes[2])
+	waitMesh(t, topic, 2, nodes...)
+	return nodes
+}
+
 func containsPeer(ps []peer.ID, p peer.ID) bool {
 	for _, q := range ps {
 		if q == p {
@@ -300,24 +314,11 @@ func TestIDontWantOnlyForLargeMessages(t *testing.T) {
 	const topic = "circle"
 	var boxes [3]inbox
 	var watch idontwantWatch
-	var nodes []*Node
-	for i := range boxes {
-		cfg := Config{Receive: boxes[i].receive}
+	nodes := meshOfThree(t, topic, &boxes, func(i int, cfg *Config) {
 		if i == 1 {
 			cfg.tuning.tracer = &watch
 		}
-		nodes = append(nodes, newNode(t, cfg))
-	}
-	allowAll(nodes...)
-	for _, n := range nodes {
-		if err := n.Join(topic); err != nil {
-			t.Fatal(err)
-		}
-	}
-	connect(t, nodes[0], nodes[1])
-	connect(t, nodes[1], nodes[2])
-	connect(t, nodes[0], nodes[2])
-	waitMesh(t, topic, 2, nodes...)
+	})
 	waitFor(t, "node 1's mesh", func() bool { return watch.meshSize() == 2 })
 
 	small := []byte(strings.Repeat("s", 4<<10+100)) // a padded 4 KiB post

@@ -42,9 +42,12 @@ type Config struct {
 	// /ip4/0.0.0.0/tcp/0 and /ip4/0.0.0.0/udp/0/quic-v1. Empty means the
 	// node only dials out.
 	Listen []ma.Multiaddr
-	// Validate checks each gossip message before it is delivered or
-	// forwarded, including the node's own publishes: structural checks and
-	// a known epoch, nothing slow. Nil accepts every message.
+	// Validate judges each gossip message before it is delivered or
+	// forwarded, including the node's own publishes. It runs inline, one
+	// message at a time per node, so it may do the whole of receipt (the
+	// app checks, stores and announces a record there, before it is passed
+	// on), at the cost of holding up the node's gossip meanwhile. Nil
+	// accepts every message.
 	Validate func(Message) Verdict
 	// Receive is called for each validated gossip message from a peer (not
 	// for the node's own publishes), from one goroutine per topic, in
