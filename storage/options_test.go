@@ -65,3 +65,31 @@ func TestBadgerOptionsBounds(t *testing.T) {
 		t.Errorf("a record past MaxRecordSize: got %v, want ErrTooLarge", err)
 	}
 }
+
+// A store leaves no level-0 table when it closes, so that the next open
+// does not begin with a compaction.
+func TestCloseCompactsLevelZero(t *testing.T) {
+	home := t.TempDir()
+	for session := range 3 {
+		s := openStore(t, home)
+		if session == 0 {
+			must(t, s.AddCircle(circleA))
+			must(t, s.AddEpoch(circleA, 1, key32(1), key32(101)))
+		}
+		if l0 := s.db.Levels()[0].NumTables; l0 != 0 {
+			t.Fatalf("session %d opened with %d level-0 tables, want 0", session, l0)
+		}
+		for i := range 200 {
+			seq := uint64(session*200 + i + 1)
+			appendOK(t, s, circleA, Entry{Author: alice, Seq: seq, Epoch: 1, Lamport: seq,
+				Envelope: env(alice, seq, 0), Record: []byte("a record")})
+		}
+		must(t, s.Close())
+	}
+	s := openStore(t, home)
+	defer s.Close()
+	n, err := s.Count(circleA)
+	if err != nil || n != 600 {
+		t.Fatalf("after three sessions: %d records (%v), want 600", n, err)
+	}
+}

@@ -308,6 +308,7 @@ func badgerOptions(dir string, storeKey [32]byte, log badger.Logger) badger.Opti
 		WithDetectConflicts(false).    // writes are serialised by Store.wmu
 		WithCompression(options.None). // values are ciphertext: nothing to gain
 		WithNumCompactors(2).
+		WithCompactL0OnClose(true). // see doc.go: compaction at close, not at the next open
 		WithMetricsEnabled(false).
 		WithBypassLockGuard(lockHeld). // the store lock replaces it
 		WithLogger(log)
