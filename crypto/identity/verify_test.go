@@ -1,12 +1,17 @@
 package identity
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
+	"github.com/oasisprotocol/curve25519-voi/curve"
+	"github.com/oasisprotocol/curve25519-voi/curve/scalar"
 	"pgregory.net/rapid"
 )
 
@@ -143,7 +148,7 @@ func TestBatchAgreesWithOneByOne(t *testing.T) {
 			msg := rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "msg")
 			sig := ed25519.Sign(privs[k], msg)
 			it := item{v: keys[k], msg: msg, sig: sig, want: true}
-			switch rapid.IntRange(0, 5).Draw(t, "damage") {
+			switch rapid.IntRange(0, 11).Draw(t, "damage") {
 			case 1:
 				bit := rapid.IntRange(0, 511).Draw(t, "bit")
 				it.sig = append([]byte(nil), sig...)
@@ -164,6 +169,13 @@ func TestBatchAgreesWithOneByOne(t *testing.T) {
 		}
 		if b.Len() != n {
 			t.Fatalf("Len: got %d, want %d", b.Len(), n)
+		}
+		allValid := true
+		for _, it := range items {
+			allValid = allValid && it.want
+		}
+		if n >= minBatch && b.holds() != allValid {
+			t.Fatalf("the batch's equation holds: %v, with every signature valid: %v", !allValid, allValid)
 		}
 		got := b.Verify()
 		if len(got) != n {
@@ -198,15 +210,21 @@ func FuzzBatchAgrees(f *testing.F) {
 	f.Add([]byte("hello"), addOrder(ed25519.Sign(priv, []byte("hello"))))
 	f.Add([]byte{}, make([]byte, 64))
 	f.Fuzz(func(t *testing.T, msg, sig []byte) {
-		b := NewBatch(2)
-		b.Add(v, good, goodSig)
+		b := NewBatch(minBatch)
+		for range minBatch - 1 {
+			b.Add(v, good, goodSig)
+		}
 		b.Add(v, msg, sig)
+		alone := v.Verify(msg, sig)
+		if b.holds() != alone {
+			t.Fatalf("the batch's equation holds: %v; the signature alone: %v", !alone, alone)
+		}
 		got := b.Verify()
 		if !got[0] {
 			t.Fatal("the good signature failed in a batch")
 		}
-		if alone := v.Verify(msg, sig); got[1] != alone {
-			t.Fatalf("batch says %v, alone %v", got[1], alone)
+		if got[minBatch-1] != alone {
+			t.Fatalf("batch says %v, alone %v", got[minBatch-1], alone)
 		}
 		if Verify(v.Key(), msg, sig) != v.Verify(msg, sig) {
 			t.Fatal("Verify and Verifier.Verify disagree")
@@ -236,16 +254,18 @@ func BenchmarkVerify(b *testing.B) {
 			v.Verify(msg, sig)
 		}
 	})
-	b.Run("batch-of-64", func(b *testing.B) {
-		for b.Loop() {
-			bt := NewBatch(64)
-			for range 64 {
-				bt.Add(v, msg, sig)
+	for _, n := range []int{64, 256} { // 256: a catch-up page
+		b.Run(fmt.Sprintf("batch-of-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				bt := NewBatch(n)
+				for range n {
+					bt.Add(v, msg, sig)
+				}
+				bt.Verify()
 			}
-			bt.Verify()
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(64*b.N)/1000, "µs/signature")
-	})
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*b.N)/1000, "µs/signature")
+		})
+	}
 }
 
 // Identity.Sign makes exactly the signature crypto/ed25519 makes: Ed25519
@@ -264,4 +284,97 @@ func TestSignMatchesGo(t *testing.T) {
 			t.Fatalf("Sign: got %x, want %x", got, want)
 		}
 	})
+}
+
+// torsionSig signs msg with priv so that R carries a component of order 8:
+// R' = [r]B + T, S = r + k'a with k' = H(R' || A || msg). Hearth's rule,
+// cofactored, accepts it; a cofactorless check such as crypto/ed25519's
+// refuses it.
+func torsionSig(t testing.TB, priv ed25519.PrivateKey, msg []byte) []byte {
+	t.Helper()
+	h := sha512.Sum512(priv.Seed())
+	h[0] &= 248
+	h[31] &= 127
+	h[31] |= 64
+	var a, r, k, s scalar.Scalar
+	if _, err := a.SetBytesModOrder(h[:32]); err != nil {
+		t.Fatal(err)
+	}
+	var wide [64]byte
+	copy(wide[:], msg) // any fixed nonce will do for a test
+	wide[63] = 1
+	if _, err := r.SetBytesModOrderWide(wide[:]); err != nil {
+		t.Fatal(err)
+	}
+	order8, _ := hex.DecodeString("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05")
+	var tc curve.CompressedEdwardsY
+	var tp, rp curve.EdwardsPoint
+	if _, err := tc.SetBytes(order8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.SetCompressedY(&tc); err != nil || !tp.IsSmallOrder() {
+		t.Fatalf("the order-8 point: %v", err)
+	}
+	rp.MulBasepoint(curve.ED25519_BASEPOINT_TABLE, &r)
+	rp.Add(&rp, &tp)
+	var rc curve.CompressedEdwardsY
+	rc.SetEdwardsPoint(&rp)
+	kh := sha512.New()
+	kh.Write(rc[:])
+	kh.Write(priv.Public().(ed25519.PublicKey))
+	kh.Write(msg)
+	if _, err := k.SetBytesModOrderWide(kh.Sum(nil)); err != nil {
+		t.Fatal(err)
+	}
+	s.Mul(&k, &a)
+	s.Add(&s, &r)
+	sig := append([]byte(nil), rc[:]...)
+	var sb [32]byte
+	if err := s.ToBytes(sb[:]); err != nil {
+		t.Fatal(err)
+	}
+	return append(sig, sb[:]...)
+}
+
+// A signature whose R has a small-order component passes Hearth's rule, in
+// a batch as alone; and a batch of one signer's signatures, gathered into
+// one key term, still refuses a single bad one among them.
+func TestBatchTorsionAndOneSigner(t *testing.T) {
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	pub := priv.Public().(ed25519.PublicKey)
+	v, err := NewVerifier(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatch(64)
+	for i := range 64 {
+		msg := []byte(fmt.Sprintf("record %d", i))
+		sig := ed25519.Sign(priv, msg)
+		if i%5 == 0 {
+			sig = torsionSig(t, priv, msg)
+			if ed25519.Verify(pub, msg, sig) {
+				t.Fatal("crypto/ed25519 accepted a signature with a torsion component: the test makes none")
+			}
+			if !v.Verify(msg, sig) {
+				t.Fatal("Hearth's rule refused a signature with a torsion component")
+			}
+		}
+		b.Add(v, msg, sig)
+	}
+	if !b.holds() {
+		t.Fatal("a batch of valid signatures, some with torsion components, does not hold")
+	}
+	for i := range b.items {
+		bad := *b
+		bad.items = append([]batchItem(nil), b.items...)
+		sig := append([]byte(nil), bad.items[i].sig...)
+		sig[40] ^= 1
+		bad.items[i].sig = sig
+		got := bad.Verify()
+		for j, ok := range got {
+			if ok != (j != i) {
+				t.Fatalf("bad signature %d: batch says signature %d is %v", i, j, ok)
+			}
+		}
+	}
 }
