@@ -140,17 +140,26 @@ func decodeFrame(b []byte) (frame, error) {
 		return frame{}, fmt.Errorf("frame of %d bytes: %w", len(b), ErrProtocol)
 	}
 	var nKind, nMarks, nEnvs, envBytes int
+	var kind uint64
+	// plain: the frame is a kind followed only by envelopes, every tag,
+	// varint and length written in its shortest form; for a batch or a
+	// done frame that is exactly the canonical encoding.
+	plain := true
 	for rest := b; len(rest) > 0; {
 		num, typ, n := protowire.ConsumeTag(rest)
 		if n < 0 {
 			return frame{}, fmt.Errorf("bad tag: %w", ErrProtocol)
 		}
+		plain = plain && n == protowire.SizeTag(num)
 		rest = rest[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
+			plain = plain && nKind == 0 && nEnvs == 0
 			nKind++
-			_, n = protowire.ConsumeVarint(rest)
+			kind, n = protowire.ConsumeVarint(rest)
+			plain = plain && n == protowire.SizeVarint(kind)
 		case num == 2 && typ == protowire.BytesType:
+			plain = false
 			nMarks++
 			_, n = protowire.ConsumeBytes(rest)
 		case num == 3 && typ == protowire.BytesType:
@@ -158,6 +167,7 @@ func decodeFrame(b []byte) (frame, error) {
 			nEnvs++
 			v, n = protowire.ConsumeBytes(rest)
 			envBytes += len(v)
+			plain = plain && n == protowire.SizeBytes(len(v)) && len(v) > 0
 		default:
 			return frame{}, fmt.Errorf("unknown field %d type %d: %w", num, typ, ErrProtocol)
 		}
@@ -175,6 +185,14 @@ func decodeFrame(b []byte) (frame, error) {
 		return frame{}, fmt.Errorf("%d envelopes in a batch: %w", nEnvs, ErrProtocol)
 	case envBytes > MaxBatchBytes:
 		return frame{}, fmt.Errorf("batch of %d bytes: %w", envBytes, ErrProtocol)
+	}
+	// Batches are most of a catch-up's bytes: they are checked above, in
+	// the one pass, rather than decoded, encoded again and compared.
+	switch k := syncpb.Kind(kind); {
+	case k == syncpb.Kind_KIND_BATCH && plain && nEnvs > 0:
+		return frame{kind: k, envs: batchEnvelopes(b, nEnvs)}, nil
+	case k == syncpb.Kind_KIND_DONE && plain && nEnvs == 0:
+		return frame{kind: k}, nil
 	}
 
 	var pf syncpb.Frame
@@ -240,6 +258,27 @@ func decodeFrame(b []byte) (frame, error) {
 		return frame{}, fmt.Errorf("non-canonical frame: %w", ErrProtocol)
 	}
 	return f, nil
+}
+
+// batchEnvelopes copies the n envelopes out of a batch frame that
+// decodeFrame has checked. Each gets its own copy, so that an envelope kept
+// for later (one whose author or epoch is not known yet) does not keep the
+// whole frame in memory.
+func batchEnvelopes(b []byte, n int) [][]byte {
+	envs := make([][]byte, 0, n)
+	for rest := b; len(rest) > 0; {
+		num, _, m := protowire.ConsumeTag(rest)
+		rest = rest[m:]
+		if num == 1 {
+			_, m = protowire.ConsumeVarint(rest)
+		} else {
+			var v []byte
+			v, m = protowire.ConsumeBytes(rest)
+			envs = append(envs, bytes.Clone(v))
+		}
+		rest = rest[m:]
+	}
+	return envs
 }
 
 // encodeMarks encodes a high-water map and the marks of what is on its way

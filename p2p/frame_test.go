@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"google.golang.org/protobuf/proto"
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -127,6 +129,11 @@ func TestDecodeFrame(t *testing.T) {
 		{"too many envelopes", manyEnvs(MaxBatchEnvelopes + 1), ErrProtocol, 0, 0, 0},
 		{"batch too large", rawFrame(nil).kind(2).env(big).env([]byte{1}), ErrProtocol, 0, 0, 0},
 		{"fields out of order", rawFrame(nil).env([]byte{1}).kind(2), ErrProtocol, 0, 0, 0},
+		{"kind in a long varint", []byte{0x08, 0x82, 0x00, 0x1a, 0x01, 0x01}, ErrProtocol, 0, 0, 0},
+		{"length in a long varint", []byte{0x08, 0x02, 0x1a, 0x81, 0x00, 0x01}, ErrProtocol, 0, 0, 0},
+		{"tag in a long varint", []byte{0x08, 0x02, 0x9a, 0x00, 0x01, 0x01}, ErrProtocol, 0, 0, 0},
+		{"done in a long varint", []byte{0x08, 0x83, 0x00}, ErrProtocol, 0, 0, 0},
+		{"kind after envelopes", rawFrame(nil).env([]byte{1}).kind(2).env([]byte{2}), ErrProtocol, 0, 0, 0},
 		{"over the frame cap", make([]byte, MaxFrameSize+1), ErrProtocol, 0, 0, 0},
 	}
 	for _, tc := range tests {
@@ -143,6 +150,22 @@ func TestDecodeFrame(t *testing.T) {
 					f.kind, len(f.marks), len(f.envs), tc.kind, tc.nMarks, tc.nEnvs)
 			}
 		})
+	}
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	envs := [][]byte{{1}, bytes.Repeat([]byte{2}, 300), mkEnv(author(1), 7, 9)}
+	b := must(encodeBatch(envs))
+	f, err := decodeFrame(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(f.envs, envs, bytes.Equal) {
+		t.Fatalf("got envelopes %x, want %x", f.envs, envs)
+	}
+	clear(b) // the envelopes are copies, not views of the frame
+	if !slices.EqualFunc(f.envs, envs, bytes.Equal) {
+		t.Fatal("the decoded envelopes changed with the frame's buffer")
 	}
 }
 
@@ -255,6 +278,9 @@ func FuzzSyncFrame(f *testing.F) {
 			}
 			fr, err := decodeFrame(b)
 			if err != nil {
+				if canonicalBatchOrDone(b) {
+					t.Fatalf("refused a canonical frame %x: %v", b, err)
+				}
 				continue
 			}
 			var again []byte
@@ -282,6 +308,37 @@ func FuzzSyncFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// canonicalBatchOrDone reports whether b is, by the generated decoder and
+// encoder, a batch or done frame within the limits, encoded canonically:
+// one that decodeFrame must accept.
+func canonicalBatchOrDone(b []byte) bool {
+	var pf syncpb.Frame
+	if proto.Unmarshal(b, &pf) != nil || len(pf.ProtoReflect().GetUnknown()) != 0 || len(pf.Marks) != 0 {
+		return false
+	}
+	size := 0
+	for _, e := range pf.Envelopes {
+		if len(e) == 0 {
+			return false
+		}
+		size += len(e)
+	}
+	switch pf.Kind {
+	case syncpb.Kind_KIND_BATCH:
+		if len(pf.Envelopes) == 0 || len(pf.Envelopes) > MaxBatchEnvelopes || size > MaxBatchBytes {
+			return false
+		}
+	case syncpb.Kind_KIND_DONE:
+		if len(pf.Envelopes) != 0 {
+			return false
+		}
+	default:
+		return false
+	}
+	again, err := marshalFrame(&pf)
+	return err == nil && bytes.Equal(again, b)
 }
 
 func fuzzSeeds(t testing.TB) [][]byte {
