@@ -48,6 +48,22 @@ var (
 	ErrVaultClosed = errors.New("vault is closed")
 )
 
+// lockHome takes the vault's lock, home/lock, without waiting: if another
+// Hearth holds it, ErrInUse is returned at once. On systems without a file
+// lock (storage.LockFile) the store's own directory lock refuses a second
+// Hearth instead, reported as ErrInUse when the store is opened, after the
+// key derivation rather than before it.
+func lockHome(home string) (*storage.FileLock, error) {
+	l, err := storage.LockFile(filepath.Join(home, lockFileName))
+	if errors.Is(err, storage.ErrInUse) {
+		return nil, ErrInUse
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	return l, nil
+}
+
 // inUseError is the type of ErrInUse. It matches storage.ErrInUse too, so a
 // caller may test for either, whichever lock noticed the other Hearth.
 type inUseError struct{}
@@ -63,8 +79,8 @@ type Vault struct {
 	store *storage.Store
 
 	mu     sync.Mutex
-	lock   *homeLock    // nil once closed
-	params vault.Params // key derivation settings for a new passphrase
+	lock   *storage.FileLock // nil once closed
+	params vault.Params      // key derivation settings for a new passphrase
 }
 
 // VaultExists reports whether home holds a vault header.
@@ -95,7 +111,7 @@ func CreateVaultWithParams(home string, passphrase []byte, p vault.Params) (v *V
 	}
 	defer func() {
 		if err != nil {
-			lock.release()
+			lock.Release()
 		}
 	}()
 
@@ -138,7 +154,7 @@ func UnlockVault(home string, passphrase []byte) (v *Vault, err error) {
 	}
 	defer func() {
 		if err != nil {
-			lock.release()
+			lock.Release()
 		}
 	}()
 
@@ -199,7 +215,7 @@ func (v *Vault) Close() error {
 		return nil
 	}
 	err := v.store.Close()
-	if lerr := v.lock.release(); err == nil {
+	if lerr := v.lock.Release(); err == nil {
 		err = lerr
 	}
 	v.lock = nil

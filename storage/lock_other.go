@@ -2,13 +2,15 @@
 
 package storage
 
-// storeLock does nothing where neither flock(2) nor Windows sharing modes
-// are available: there Badger's own directory lock refuses a second open,
-// and Open recognises its error as ErrInUse.
-type storeLock struct{}
+// FileLock does nothing where neither flock(2) nor Windows sharing modes
+// are available: there Badger's own directory lock refuses a second open
+// of a store, and Open recognises its error as ErrInUse.
+type FileLock struct{}
 
 const lockHeld = false
 
-func lockStore(string) (*storeLock, error) { return &storeLock{}, nil }
+// LockFile locks nothing on this system.
+func LockFile(string) (*FileLock, error) { return &FileLock{}, nil }
 
-func (*storeLock) release() error { return nil }
+// Release does nothing.
+func (*FileLock) Release() error { return nil }

@@ -10,20 +10,24 @@ import (
 	"syscall"
 )
 
-// storeLock is an exclusive flock(2) on store/hearth.lock. The kernel drops
-// it when the process exits, however it exits. Two opens of the file in one
-// process conflict as well, so a second Open in the same process is refused
-// like one from another.
-type storeLock struct{ f *os.File }
+// FileLock is an exclusive flock(2) on a file. The kernel drops it when the
+// process exits, however it exits, so a crash never leaves it held. Two
+// opens of the file in one process conflict as well, so a second lock in
+// the same process is refused like one from another.
+type FileLock struct{ f *os.File }
 
 // lockHeld reports whether this platform's lock replaces Badger's own
 // directory lock (which Open then bypasses).
 const lockHeld = true
 
-func lockStore(dir string) (*storeLock, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
+// LockFile takes the lock on path, creating the file if missing, without
+// waiting: if another Hearth holds it, ErrInUse is returned at once. The
+// file stays when the lock is released: removing it could let two
+// processes lock two different files of the same name.
+func LockFile(path string) (*FileLock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open store lock: %w", err)
+		return nil, fmt.Errorf("open %s: %w", filepath.Base(path), err)
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -36,18 +40,19 @@ func lockStore(dir string) (*storeLock, error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrInUse
 		}
-		return nil, fmt.Errorf("lock store: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
 	}
-	return &storeLock{f: f}, nil
+	return &FileLock{f: f}, nil
 }
 
-func (l *storeLock) release() error {
+// Release unlocks and closes the file.
+func (l *FileLock) Release() error {
 	uerr := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	if cerr := l.f.Close(); uerr == nil {
 		uerr = cerr
 	}
 	if uerr != nil {
-		return fmt.Errorf("unlock store: %w", uerr)
+		return fmt.Errorf("unlock %s: %w", filepath.Base(l.f.Name()), uerr)
 	}
 	return nil
 }

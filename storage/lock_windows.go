@@ -9,10 +9,13 @@ import (
 	"syscall"
 )
 
-// storeLock is store/hearth.lock held open with no sharing allowed: a second
-// open, from this process or another, fails until the handle is closed,
-// which Windows does when the process exits, however it exits.
-type storeLock struct{ h syscall.Handle }
+// FileLock is a file held open with no sharing allowed: a second open, from
+// this process or another, fails until the handle is closed, which Windows
+// does when the process exits, however it exits.
+type FileLock struct {
+	h    syscall.Handle
+	name string
+}
 
 // lockHeld reports whether this platform's lock replaces Badger's own
 // directory lock (which Open then bypasses).
@@ -21,10 +24,12 @@ const lockHeld = true
 // errorSharingViolation is ERROR_SHARING_VIOLATION.
 const errorSharingViolation syscall.Errno = 32
 
-func lockStore(dir string) (*storeLock, error) {
-	p, err := syscall.UTF16PtrFromString(filepath.Join(dir, lockFileName))
+// LockFile takes the lock on path, creating the file if missing, without
+// waiting: if another Hearth holds it, ErrInUse is returned at once.
+func LockFile(path string) (*FileLock, error) {
+	p, err := syscall.UTF16PtrFromString(path)
 	if err != nil {
-		return nil, fmt.Errorf("lock store: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
 	}
 	h, err := syscall.CreateFile(p, syscall.GENERIC_READ|syscall.GENERIC_WRITE, 0, nil,
 		syscall.OPEN_ALWAYS, syscall.FILE_ATTRIBUTE_NORMAL, 0)
@@ -32,14 +37,15 @@ func lockStore(dir string) (*storeLock, error) {
 		if errors.Is(err, errorSharingViolation) {
 			return nil, ErrInUse
 		}
-		return nil, fmt.Errorf("lock store: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
 	}
-	return &storeLock{h: h}, nil
+	return &FileLock{h: h, name: filepath.Base(path)}, nil
 }
 
-func (l *storeLock) release() error {
+// Release closes the file, which ends the lock.
+func (l *FileLock) Release() error {
 	if err := syscall.CloseHandle(l.h); err != nil {
-		return fmt.Errorf("unlock store: %w", err)
+		return fmt.Errorf("unlock %s: %w", l.name, err)
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ type Store struct {
 	mmu   sync.RWMutex              // taken to change marks (under wmu), or alone to read them
 	mu    sync.RWMutex              // guards db; held shared by every operation
 	db    *badger.DB                // nil once closed
-	lock  *storeLock
+	lock  *FileLock
 
 	stampKey []byte        // authenticates the table stamps (tablestamps.go)
 	stamps   tableStamps   // of the tables checked when the store opened
@@ -131,7 +131,7 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var db *badger.DB
-	var lock *storeLock
+	var lock *FileLock
 	defer func() {
 		if r := recover(); r != nil {
 			if db != nil {
@@ -141,7 +141,7 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 			err = fmt.Errorf("open store: internal failure (%v): %w", r, ErrCorrupt)
 		}
 		if s == nil && lock != nil {
-			_ = lock.release()
+			_ = lock.Release()
 		}
 	}()
 
@@ -154,7 +154,7 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if lock, err = lockStore(storeDir); err != nil {
+	if lock, err = LockFile(filepath.Join(storeDir, lockFileName)); err != nil {
 		lock = nil
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -337,7 +337,7 @@ func (s *Store) Close() error {
 			s.log.Warningf("table stamps not kept (the next open checks every table): %v", serr)
 		}
 	}
-	if lerr := s.lock.release(); err == nil {
+	if lerr := s.lock.Release(); err == nil {
 		err = lerr
 	}
 	if err != nil {
