@@ -295,3 +295,34 @@ func TestConcurrentCatchUpPages(t *testing.T) {
 		t.Errorf("copies left unchecked: got %d of the 1,800 extra, want most of them", skipped)
 	}
 }
+
+// BenchmarkLoadCircle reads a circle of 1,000 members back from the store,
+// as unlocking a vault does.
+func BenchmarkLoadCircle(b *testing.B) {
+	c, _, _ := offlineCircle(b)
+	c.mu.Lock()
+	for range 1000 {
+		m, err := identity.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, _, _ := crypto.GenerateEd25519Key(nil)
+		pid, _ := peer.IDFromPrivateKey(key)
+		pub := m.Public()
+		if err := c.saveMemberAsLocked(&record.Member{SignKey: pub.SignKey, SealKey: pub.SealKey,
+			PeerId: []byte(pid), Nick: "member", JoinedEpoch: 1}, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.mu.Unlock()
+	b.ResetTimer()
+	for range b.N {
+		lc, err := loadCircle(c.h, c.id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := len(lc.view.Load().verifiers); n < 1000 {
+			b.Fatalf("loaded a view of %d members", n)
+		}
+	}
+}

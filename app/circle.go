@@ -180,7 +180,7 @@ func loadCircle(h *Hearth, id CircleID) (*circle, error) {
 		if err := proto.Unmarshal(v, m); err != nil {
 			return err
 		}
-		return c.addMemberLocked(m)
+		return c.putMemberLocked(m)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read roster: %w", err)
@@ -252,8 +252,19 @@ func (c *circle) publishViewLocked() {
 	c.view.Store(v)
 }
 
-// addMemberLocked puts m in the in-memory roster.
+// addMemberLocked puts m in the in-memory roster and publishes the view.
 func (c *circle) addMemberLocked(m *record.Member) error {
+	if err := c.putMemberLocked(m); err != nil {
+		return err
+	}
+	c.publishViewLocked()
+	return nil
+}
+
+// putMemberLocked puts m in the in-memory roster; the caller publishes the
+// view (loading a circle does so once, after its epochs, not once a
+// member: each view copies the whole roster).
+func (c *circle) putMemberLocked(m *record.Member) error {
 	pub := identity.Public{SignKey: ed25519.PublicKey(m.SignKey), SealKey: m.SealKey}
 	v, err := identity.NewVerifier(pub.SignKey)
 	if err != nil {
@@ -266,7 +277,6 @@ func (c *circle) addMemberLocked(m *record.Member) error {
 	id := pub.ID()
 	c.roster[id] = &member{rec: m, id: id, pub: pub, verifier: v, peer: pid}
 	c.byPeer[pid] = id
-	c.publishViewLocked()
 	return nil
 }
 
