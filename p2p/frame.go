@@ -188,11 +188,13 @@ func decodeFrame(b []byte) (frame, error) {
 	}
 	// Batches are most of a catch-up's bytes: they are checked above, in
 	// the one pass, rather than decoded, encoded again and compared.
-	switch k := syncpb.Kind(kind); {
-	case k == syncpb.Kind_KIND_BATCH && plain && nEnvs > 0:
-		return frame{kind: k, envs: batchEnvelopes(b, nEnvs)}, nil
-	case k == syncpb.Kind_KIND_DONE && plain && nEnvs == 0:
-		return frame{kind: k}, nil
+	// The kind is compared as the wire holds it: the generated decoder
+	// would cut a value past 32 bits down to one of the kinds.
+	switch {
+	case kind == uint64(syncpb.Kind_KIND_BATCH) && plain && nEnvs > 0:
+		return frame{kind: syncpb.Kind_KIND_BATCH, envs: batchEnvelopes(b, nEnvs)}, nil
+	case kind == uint64(syncpb.Kind_KIND_DONE) && plain && nEnvs == 0:
+		return frame{kind: syncpb.Kind_KIND_DONE}, nil
 	}
 
 	var pf syncpb.Frame

@@ -134,6 +134,8 @@ func TestDecodeFrame(t *testing.T) {
 		{"tag in a long varint", []byte{0x08, 0x02, 0x9a, 0x00, 0x01, 0x01}, ErrProtocol, 0, 0, 0},
 		{"done in a long varint", []byte{0x08, 0x83, 0x00}, ErrProtocol, 0, 0, 0},
 		{"kind after envelopes", rawFrame(nil).env([]byte{1}).kind(2).env([]byte{2}), ErrProtocol, 0, 0, 0},
+		{"batch kind past 32 bits", rawFrame(nil).kind(1<<32 | 2).env([]byte{1}), ErrProtocol, 0, 0, 0},
+		{"done kind past 32 bits", rawFrame(nil).kind(1<<32 | 3), ErrProtocol, 0, 0, 0},
 		{"over the frame cap", make([]byte, MaxFrameSize+1), ErrProtocol, 0, 0, 0},
 	}
 	for _, tc := range tests {
@@ -361,6 +363,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		stream(mb, d),
 		stream(d),
 		stream(must(encodeMarks(marks{}, nil))),
+		stream(rawFrame(nil).kind(1<<32 | 2).env([]byte{1})), // a kind the generated decoder cuts to 32 bits
 		{0x00},
 		{0xff, 0xff, 0xff, 0xff, 0x0f},
 	}
