@@ -34,22 +34,34 @@ func offlineCircle(tb testing.TB) (*circle, *identity.Identity, peer.ID) {
 		tb.Fatal(err)
 	}
 	c, _ := h.circle(id)
-	other, err := identity.New()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	key, _, _ := crypto.GenerateEd25519Key(nil)
-	pid, _ := peer.IDFromPrivateKey(key)
-	pub := other.Public()
+	other, m, pid := newMemberRecord(tb, "birch")
 	c.mu.Lock()
-	_, _, err = c.publishLocked(envelope.Kind_KIND_MEMBER_JOINED, &record.MemberJoined{Member: &record.Member{
-		SignKey: pub.SignKey, SealKey: pub.SealKey, PeerId: []byte(pid), Nick: "birch", JoinedEpoch: 1,
-	}}, envelope.Scope_SCOPE_CIRCLE)
+	_, _, err = c.publishLocked(envelope.Kind_KIND_MEMBER_JOINED, &record.MemberJoined{Member: m}, envelope.Scope_SCOPE_CIRCLE)
 	c.mu.Unlock()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return c, other, pid
+}
+
+// newMemberRecord makes a member's identity, peer id and roster entry, as
+// of one who joined in epoch 1.
+func newMemberRecord(tb testing.TB, nick string) (*identity.Identity, *record.Member, peer.ID) {
+	tb.Helper()
+	id, err := identity.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pid, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub := id.Public()
+	return id, &record.Member{SignKey: pub.SignKey, SealKey: pub.SealKey, PeerId: []byte(pid), Nick: nick, JoinedEpoch: 1}, pid
 }
 
 // sealPosts seals n posts of about 256 bytes by author, as the other member
@@ -302,15 +314,8 @@ func BenchmarkLoadCircle(b *testing.B) {
 	c, _, _ := offlineCircle(b)
 	c.mu.Lock()
 	for range 1000 {
-		m, err := identity.New()
-		if err != nil {
-			b.Fatal(err)
-		}
-		key, _, _ := crypto.GenerateEd25519Key(nil)
-		pid, _ := peer.IDFromPrivateKey(key)
-		pub := m.Public()
-		if err := c.saveMemberAsLocked(&record.Member{SignKey: pub.SignKey, SealKey: pub.SealKey,
-			PeerId: []byte(pid), Nick: "member", JoinedEpoch: 1}, false); err != nil {
+		_, m, _ := newMemberRecord(b, "member")
+		if err := c.saveMemberAsLocked(m, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -59,7 +59,7 @@ func lockHome(home string) (*storage.FileLock, error) {
 		return nil, ErrInUse
 	}
 	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+		return nil, fmt.Errorf("lock the vault: %w", err)
 	}
 	return l, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
@@ -27,7 +26,7 @@ const lockHeld = true
 func LockFile(path string) (*FileLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", filepath.Base(path), err)
+		return nil, err // names the path already
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
@@ -40,7 +39,7 @@ func LockFile(path string) (*FileLock, error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, ErrInUse
 		}
-		return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return &FileLock{f: f}, nil
 }
@@ -52,7 +51,7 @@ func (l *FileLock) Release() error {
 		uerr = cerr
 	}
 	if uerr != nil {
-		return fmt.Errorf("unlock %s: %w", filepath.Base(l.f.Name()), uerr)
+		return fmt.Errorf("unlock %s: %w", l.f.Name(), uerr)
 	}
 	return nil
 }

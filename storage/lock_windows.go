@@ -5,7 +5,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"syscall"
 )
 
@@ -14,7 +13,7 @@ import (
 // does when the process exits, however it exits.
 type FileLock struct {
 	h    syscall.Handle
-	name string
+	path string
 }
 
 // lockHeld reports whether this platform's lock replaces Badger's own
@@ -29,7 +28,7 @@ const errorSharingViolation syscall.Errno = 32
 func LockFile(path string) (*FileLock, error) {
 	p, err := syscall.UTF16PtrFromString(path)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	h, err := syscall.CreateFile(p, syscall.GENERIC_READ|syscall.GENERIC_WRITE, 0, nil,
 		syscall.OPEN_ALWAYS, syscall.FILE_ATTRIBUTE_NORMAL, 0)
@@ -37,15 +36,15 @@ func LockFile(path string) (*FileLock, error) {
 		if errors.Is(err, errorSharingViolation) {
 			return nil, ErrInUse
 		}
-		return nil, fmt.Errorf("lock %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return &FileLock{h: h, name: filepath.Base(path)}, nil
+	return &FileLock{h: h, path: path}, nil
 }
 
 // Release closes the file, which ends the lock.
 func (l *FileLock) Release() error {
 	if err := syscall.CloseHandle(l.h); err != nil {
-		return fmt.Errorf("unlock %s: %w", l.name, err)
+		return fmt.Errorf("unlock %s: %w", l.path, err)
 	}
 	return nil
 }
