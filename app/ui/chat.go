@@ -424,7 +424,6 @@ func newRow() fyne.CanvasObject {
 	header := container.NewHBox(container.New(layout.NewCustomPaddedLayout(0, 0, theme.InnerPadding()/2, 0), container.NewCenter(nick)), when, badge)
 	quote := widget.NewLabel("")
 	quote.Truncation = fyne.TextTruncateEllipsis
-	quote.TextStyle.Italic = true
 	cw := widget.NewLabel("")
 	cw.Wrapping = fyne.TextWrapWord
 	show := widget.NewButton(textShow, nil)
@@ -524,7 +523,6 @@ func (c *chatView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 
 	body := msg.Text
-	text.TextStyle.Italic = msg.Kind != "post"
 	if msg.Kind != "post" {
 		body = kindText(msg)
 	}

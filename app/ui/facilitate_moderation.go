@@ -92,7 +92,6 @@ func showPostActions(win fyne.Window, core Facilitation, opt Options, info app.C
 	box.Add(a.status)
 	preview := widget.NewLabel(postPreview(msg))
 	preview.Wrapping = fyne.TextWrapWord
-	preview.TextStyle.Italic = true
 	a.dialog = dialog.NewCustom(textActionsTitle, "Close", sized(container.NewVBox(preview, box), 420), win)
 	a.dialog.Show()
 	return a

@@ -241,7 +241,7 @@ func (m *Main) Refresh() {
 		m.list.Select(0)
 	default:
 		m.chat = nil
-		empty := widget.NewLabelWithStyle(textNoCircles, fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+		empty := widget.NewLabelWithStyle(textNoCircles, fyne.TextAlignCenter, fyne.TextStyle{})
 		m.right.Objects = []fyne.CanvasObject{container.NewCenter(empty)}
 		m.right.Refresh()
 	}

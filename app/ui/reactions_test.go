@@ -3,9 +3,11 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -150,5 +152,39 @@ func TestLiveMessagesStayBounded(t *testing.T) {
 	}
 	if len(c.seen) != c.maxHeld {
 		t.Errorf("ids remembered: got %d, want %d", len(c.seen), c.maxHeld)
+	}
+}
+
+// TestNoItalicInChat: a chat with a post, a reply quoting it and an event
+// (new guidelines) draws no italic text, which would make Fyne load and
+// keep two more font faces (see look.Font).
+func TestNoItalicInChat(t *testing.T) {
+	h := newHarness(t)
+	h.createCircle("Tuesday group", "river")
+	c := h.m.chat
+	ctx := context.Background()
+	first, err := h.core.Post(ctx, c.id, app.PostOptions{Text: "Does anyone else sleep badly?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := h.core.Post(ctx, c.id, app.PostOptions{Text: "me too", ReplyTo: first.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.core.SetGuidelines(ctx, c.id, "# Our agreements\n\n- Be *kind*"); err != nil {
+		t.Fatal(err)
+	}
+	event := -1
+	h.until("the reply and the event on show", func() bool {
+		event = slices.IndexFunc(c.msgs, func(m app.Message) bool { return m.Kind != "post" })
+		return indexOf(c, reply.ID) >= 0 && event >= 0
+	})
+	for _, i := range []int{indexOf(c, first.ID), indexOf(c, reply.ID), event} {
+		row := rowOf(c, i)
+		for _, o := range test.LaidOutObjects(row) {
+			if txt, ok := o.(*canvas.Text); ok && txt.Visible() && txt.Text != "" && txt.TextStyle.Italic {
+				t.Errorf("row %d (%s): %q drawn in italic, want no italic", i, c.msgs[i].Kind, txt.Text)
+			}
+		}
 	}
 }
