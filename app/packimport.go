@@ -31,14 +31,16 @@ import (
 //	                       the number of chunks in Items' place (see below)
 //	pack.chunk.<circle><n> record.PackFile holding a chunk of the items
 //
-// A pack holds up to a few MiB and one stored value at most 1 MiB, hence
-// the chunks. A pack exported later replaces the one kept (so an item its
+// A pack holds up to a few MiB, hence the chunks, each under 128 KiB: the
+// store keeps values from 163 KiB up (with the desktop's memtables) in its
+// value log, which it never collects, so an item withdrawn since would stay
+// on disk. Chunks of packs kept before were up to 768 KiB, and still read. A pack exported later replaces the one kept (so an item its
 // author withdrew since is gone); an older or identical one changes nothing.
 const (
 	packIndexKey    = "pack.index"
 	packMetaPrefix  = "pack.meta."
 	packChunkPrefix = "pack.chunk."
-	packChunkBytes  = 768 << 10
+	packChunkBytes  = 128 << 10
 )
 
 var (
@@ -190,6 +192,9 @@ func chunkCount(meta *record.PackFile) int { return len(meta.Items) }
 
 // maxPackChunks bounds the chunks read back for one pack.
 const maxPackChunks = maxPackFile/packChunkBytes + 2
+
+// The largest chunk stays below the smallest value threshold the store
+// uses (TestPackChunksStayInTree).
 
 func (h *Hearth) packIndex() ([]CircleID, error) {
 	b, err := h.store.GetGlobal([]byte(packIndexKey))

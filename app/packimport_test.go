@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/hearth-circles/hearth/app/record"
 	"github.com/hearth-circles/hearth/crypto/envelope"
+	"github.com/hearth-circles/hearth/storage"
 )
 
 const packPass = "told in person"
@@ -170,5 +172,39 @@ func TestImportPackKeepsOnlyVerifiedConsented(t *testing.T) {
 	}
 	if got := packTexts(t, newcomer.h, id); len(got) != 1 || !got["for later members"] {
 		t.Fatalf("kept pack: got %v, want only the honest consented post", got)
+	}
+}
+
+// TestPackChunksStayInTree: a pack is kept in chunks below the value size
+// from which the store would put them in its value log, where a withdrawn
+// item would stay on disk; and it reads back whole.
+func TestPackChunksStayInTree(t *testing.T) {
+	m := newMember(t)
+	id := CircleID{1, 2, 3}
+	items := make([]*record.WelcomeItem, 300)
+	for i := range items {
+		items[i] = &record.WelcomeItem{Epoch: 1, Author: id[:], Seq: uint64(i + 1), Record: bytes.Repeat([]byte{byte(i)}, 4000+i*20)}
+	}
+	if err := m.h.savePack(&record.PackFile{Circle: id[:], Name: "big", ExportedMs: 1}, items, nil); err != nil {
+		t.Fatal(err)
+	}
+	limit := storage.ValueThreshold(storage.SmallMemTableSize)
+	chunks := 0
+	for n := 0; ; n++ {
+		b, err := m.h.store.GetGlobal(packChunkKey(id, n))
+		if errors.Is(err, storage.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks++
+		if int64(len(b)) >= limit {
+			t.Errorf("chunk %d: %d bytes, want under the value threshold %d", n, len(b), limit)
+		}
+	}
+	_, got, err := m.h.loadPack(id)
+	if err != nil || len(got) != len(items) || chunks < 2 {
+		t.Fatalf("pack read back: %d items in %d chunks (%v), want %d in several", len(got), chunks, err, len(items))
 	}
 }

@@ -81,6 +81,38 @@ type Vault struct {
 	mu     sync.Mutex
 	lock   *storage.FileLock // nil once closed
 	params vault.Params      // key derivation settings for a new passphrase
+	kdf    vault.KDF         // nil: Argon2id in this process
+}
+
+// VaultOptions tune how a vault is created, unlocked and given a new
+// passphrase.
+type VaultOptions struct {
+	// Params are a new header's key derivation costs; zero means
+	// vault.DefaultParams.
+	Params vault.Params
+	// KDF runs the passphrase key derivation; nil runs Argon2id in this
+	// process, and then hands its 64 MiB back to the system at once. The
+	// desktop runs it in a child process (cmd/hearth), so that its own heap
+	// never holds that memory.
+	KDF vault.KDF
+	// MemTableSize is the store's (storage.Options); the desktop's are
+	// storage.SmallMemTableSize.
+	MemTableSize int64
+}
+
+func (o VaultOptions) params() vault.Params {
+	if o.Params == (vault.Params{}) {
+		return vault.DefaultParams
+	}
+	return o.Params
+}
+
+// derived follows a key derivation: memory of one run in this process goes
+// back to the system.
+func (o VaultOptions) derived() {
+	if o.KDF == nil {
+		releaseKDFMemory()
+	}
 }
 
 // VaultExists reports whether home holds a vault header.
@@ -102,6 +134,11 @@ func CreateVault(home string, passphrase []byte) (*Vault, error) {
 // vault, or a store left without its header, is refused with
 // ErrVaultExists: nothing is overwritten.
 func CreateVaultWithParams(home string, passphrase []byte, p vault.Params) (v *Vault, err error) {
+	return CreateVaultWith(home, passphrase, VaultOptions{Params: p})
+}
+
+// CreateVaultWith is CreateVault with options.
+func CreateVaultWith(home string, passphrase []byte, opt VaultOptions) (v *Vault, err error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("create vault directory: %w", err)
 	}
@@ -122,8 +159,9 @@ func CreateVaultWithParams(home string, passphrase []byte, p vault.Params) (v *V
 		return nil, fmt.Errorf("a store without a vault header is in the way: %w", ErrVaultExists)
 	}
 
-	header, key, err := vault.New(passphrase, p)
-	releaseKDFMemory()
+	p := opt.params()
+	header, key, err := vault.NewWith(opt.KDF, passphrase, p)
+	opt.derived()
 	if err != nil {
 		return nil, fmt.Errorf("create vault: %w", err)
 	}
@@ -131,11 +169,11 @@ func CreateVaultWithParams(home string, passphrase []byte, p vault.Params) (v *V
 	if err := writeFileAtomic(home, headerFileName, header); err != nil {
 		return nil, fmt.Errorf("write vault header: %w", err)
 	}
-	store, err := openStore(home, key)
+	store, err := openStore(home, key, opt)
 	if err != nil {
 		return nil, err
 	}
-	return &Vault{home: home, store: store, lock: lock, params: p}, nil
+	return &Vault{home: home, store: store, lock: lock, params: p, kdf: opt.KDF}, nil
 }
 
 // UnlockVault opens the vault in home with passphrase.
@@ -145,6 +183,12 @@ func CreateVaultWithParams(home string, passphrase []byte, p vault.Params) (v *V
 // derivation. A wrong passphrase returns ErrWrongPassphrase with nothing
 // opened or changed; a home without a vault returns ErrNoVault.
 func UnlockVault(home string, passphrase []byte) (v *Vault, err error) {
+	return UnlockVaultWith(home, passphrase, VaultOptions{})
+}
+
+// UnlockVaultWith is UnlockVault with options; their Params are those a new
+// passphrase gets.
+func UnlockVaultWith(home string, passphrase []byte, opt VaultOptions) (v *Vault, err error) {
 	if !VaultExists(home) {
 		return nil, ErrNoVault
 	}
@@ -162,17 +206,17 @@ func UnlockVault(home string, passphrase []byte) (v *Vault, err error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := vault.Open(header, passphrase)
-	releaseKDFMemory()
+	key, err := vault.OpenWith(opt.KDF, header, passphrase)
+	opt.derived()
 	if err != nil {
 		return nil, headerError(err)
 	}
 	defer clear(key[:])
-	store, err := openStore(home, key)
+	store, err := openStore(home, key, opt)
 	if err != nil {
 		return nil, err
 	}
-	return &Vault{home: home, store: store, lock: lock, params: vault.DefaultParams}, nil
+	return &Vault{home: home, store: store, lock: lock, params: opt.params(), kdf: opt.KDF}, nil
 }
 
 // Store returns the vault's open store. It must not be used after Close.
@@ -195,8 +239,8 @@ func (v *Vault) ChangePassphrase(oldPassphrase, newPassphrase []byte) error {
 	if err != nil {
 		return err
 	}
-	rewrapped, err := vault.Rewrap(header, oldPassphrase, newPassphrase, v.params)
-	releaseKDFMemory()
+	rewrapped, err := vault.RewrapWith(v.kdf, header, oldPassphrase, newPassphrase, v.params)
+	VaultOptions{KDF: v.kdf}.derived()
 	if err != nil {
 		return fmt.Errorf("change passphrase: %w", headerError(err))
 	}
@@ -227,8 +271,8 @@ func (v *Vault) Close() error {
 
 // openStore opens the store under home, mapping the store's own in-use
 // error to ErrInUse.
-func openStore(home string, key [32]byte) (*storage.Store, error) {
-	store, err := storage.Open(home, key, storage.Options{})
+func openStore(home string, key [32]byte, opt VaultOptions) (*storage.Store, error) {
+	store, err := storage.Open(home, key, storage.Options{MemTableSize: opt.MemTableSize})
 	if err != nil {
 		if errors.Is(err, storage.ErrInUse) {
 			return nil, ErrInUse
@@ -246,8 +290,10 @@ func headerError(err error) error {
 		return ErrWrongPassphrase
 	case errors.Is(err, vault.ErrVersion):
 		return fmt.Errorf("vault was written by a newer Hearth: %w", err)
-	default:
+	case errors.Is(err, vault.ErrMalformed):
 		return fmt.Errorf("vault header is damaged: %w", err)
+	default: // the key derivation failed
+		return err
 	}
 }
 

@@ -537,7 +537,7 @@ func TestErrInUseMatchesStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(home, key)
+	store, err := openStore(home, key, VaultOptions{})
 	if store != nil {
 		store.Close()
 		t.Fatalf("openStore opened a store that is already open")

@@ -149,7 +149,7 @@ func BenchmarkOpen(b *testing.B) {
 // straight to Badger with the store's options: the floor under
 // BenchmarkAppend ("txn") and BenchmarkAppendBatch ("batch", per entry).
 func BenchmarkBadgerFloor(b *testing.B) {
-	db, err := badger.Open(badgerOptions(b.TempDir(), testKey, badgerLogger{slog.New(slog.DiscardHandler)}).WithBypassLockGuard(false))
+	db, err := badger.Open(badgerOptions(b.TempDir(), testKey, badgerLogger{slog.New(slog.DiscardHandler)}, DefaultMemTableSize).WithBypassLockGuard(false))
 	if err != nil {
 		b.Fatal(err)
 	}

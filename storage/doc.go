@@ -16,11 +16,22 @@
 // or written.
 //
 // Badger runs with the store key as its AES-256 encryption key, a 16 MiB
-// index cache and a 32 MiB block cache, two 8 MiB memtables, 64 MiB
+// index cache and a 32 MiB block cache, two memtables of 8 MiB (of 2 MiB
+// for the desktop, Options.MemTableSize: Badger holds a memtable's whole
+// arena, 10.5 or 2.6 MiB, for as long as the store is open), 64 MiB
 // value-log files, no compression (the values are ciphertext), value-log
 // checksums verified, and its logger routed to the caller's slog at warning
-// level. Values under 1 MiB stay in the LSM tree, so the value log serves
-// only the rare larger value and needs no garbage collection in practice.
+// level. Values under the value threshold (ValueThreshold: 1 MiB with 8 MiB
+// memtables, 163 KiB with 2 MiB ones, the most a memtable's largest
+// transaction allows beside a largest record) stay in the LSM tree, so the
+// value log serves only the rare larger value (gossip carries envelopes of
+// at most 72 KiB; Hearth keeps welcome packs in chunks under 128 KiB) and
+// needs no garbage collection in practice. Only a crash leaves memtable
+// logs behind; Badger replays each into an arena of the configured size
+// and ends the process when one overflows, which a log written with larger
+// memtables can make happen. So when a log is there, Open first opens
+// Badger with memtables of twice the largest log's size, closes it (which
+// flushes the logs into tables) and then opens it as configured.
 // Conflict detection is off because the store serialises its writes itself.
 // Close merges level 0 into the tree (Badger's CompactL0OnClose): each
 // session otherwise leaves a level-0 table behind, and every few sessions

@@ -3,66 +3,163 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4/skl"
 )
 
 // The memtable arena Badger allocates whole stays small, and its largest
-// transaction still holds the largest entry and key-value the store takes.
+// transaction still holds the largest entry and key-value the store takes,
+// at each memtable size Hearth uses.
 func TestBadgerOptionsBounds(t *testing.T) {
-	opt := badgerOptions(t.TempDir(), testKey, badgerLogger{slog.New(slog.DiscardHandler)})
-	// As Badger sizes them (db.go: Open and arenaSize).
-	maxBatch := 15 * opt.MemTableSize / 100
-	arena := opt.MemTableSize + maxBatch + maxBatch/int64(skl.MaxNodeSize)*int64(skl.MaxNodeSize)
-	if arena > 11<<20 {
-		t.Errorf("memtable arena of %.1f MiB, want at most 11 MiB held for as long as a store is open", float64(arena)/(1<<20))
-	}
-	if diskReserve < 64<<20 {
-		t.Errorf("the store refuses writes below %d MiB free, want at least 64 MiB (app's TestFaultDiskFull)", diskReserve>>20)
-	}
-	if opt.NumMemtables > 2 {
-		t.Errorf("%d memtables, want at most 2", opt.NumMemtables)
-	}
+	for _, tc := range []struct {
+		memTable, maxArena int64
+	}{{DefaultMemTableSize, 11 << 20}, {SmallMemTableSize, 3 << 20}} {
+		t.Run(fmt.Sprintf("%dMiB", tc.memTable>>20), func(t *testing.T) {
+			opt := badgerOptions(t.TempDir(), testKey, badgerLogger{slog.New(slog.DiscardHandler)}, tc.memTable)
+			// As Badger sizes them (db.go: Open and arenaSize).
+			maxBatch := 15 * opt.MemTableSize / 100
+			arena := opt.MemTableSize + maxBatch + maxBatch/int64(skl.MaxNodeSize)*int64(skl.MaxNodeSize)
+			if arena > tc.maxArena {
+				t.Errorf("memtable arena of %.1f MiB, want at most %.0f MiB held for as long as a store is open", float64(arena)/(1<<20), float64(tc.maxArena)/(1<<20))
+			}
+			if diskReserve < 64<<20 {
+				t.Errorf("the store refuses writes below %d MiB free, want at least 64 MiB (app's TestFaultDiskFull)", diskReserve>>20)
+			}
+			if opt.NumMemtables > 2 {
+				t.Errorf("%d memtables, want at most 2", opt.NumMemtables)
+			}
+			threshold := opt.ValueThreshold
+			if threshold < 128<<10 {
+				t.Errorf("value threshold of %d bytes, want at least 128 KiB: larger values go to the value log, which the store never collects", threshold)
+			}
 
-	s, _ := newStore(t)
-	if got := s.db.MaxBatchSize(); got != maxBatch {
-		t.Fatalf("Badger's largest transaction is %d bytes, this test reckons %d: update its arithmetic", got, maxBatch)
-	}
-	big := func(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
-	// Values of 1 MiB and more go to the value log and weigh a pointer in a
-	// transaction; the heaviest entry is one whose envelope is stored just
-	// below that threshold, with a record as large as may be, also stored
-	// below it.
-	seq := uint64(0)
-	for _, short := range []int{0, 1, 16, 32, 64, 128, 1024, 64 << 10} {
-		for _, rshort := range []int{0, 64, 1024} {
-			seq++
-			appendOK(t, s, circleA, Entry{Author: alice, Seq: seq, Epoch: 1, Lamport: seq,
-				Envelope: big(MaxEnvelopeSize-short, 'e'), Record: big(MaxRecordSize-rshort, 'r')})
-		}
-	}
-	n, err := s.AppendBatch(circleA, []Entry{
-		{Author: bob, Seq: 1, Epoch: 1, Lamport: 100, Envelope: big(MaxEnvelopeSize-32, 'e'), Record: big(MaxRecordSize, 'r')},
-		{Author: bob, Seq: 2, Epoch: 1, Lamport: 101, Envelope: big(MaxEnvelopeSize-32, 'f'), Record: big(MaxRecordSize, 's')},
-	})
-	if err != nil || n != 2 {
-		t.Fatalf("AppendBatch of two largest entries: got (%d, %v), want (2, nil)", n, err)
-	}
-	// A value just below Badger's value threshold stays in the tree; at
-	// MaxValueSize it goes to the value log.
-	for _, short := range []int{0, 1, 16, 32, 64, 128} {
-		must(t, s.Put(circleA, "b", big(MaxKeySize, byte(short)), big(MaxValueSize-short, 'v'), false))
-	}
+			home := t.TempDir()
+			s, err := Open(home, testKey, Options{MemTableSize: tc.memTable})
+			must(t, err)
+			defer s.Close()
+			must(t, s.AddCircle(circleA))
+			must(t, s.AddEpoch(circleA, 1, key32(1), key32(101)))
+			if got := s.db.MaxBatchSize(); got != maxBatch {
+				t.Fatalf("Badger's largest transaction is %d bytes, this test reckons %d: update its arithmetic", got, maxBatch)
+			}
+			big := func(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
+			// Values from the threshold up go to the value log and weigh a
+			// pointer in a transaction; the heaviest entry is one whose
+			// envelope is stored just below the threshold (its value is the
+			// envelope and 17 bytes), with a record as large as may be.
+			below := int(threshold) - 17
+			seq := uint64(0)
+			for _, size := range []int{MaxEnvelopeSize, MaxEnvelopeSize - 1024, below + 1, below, below - 1, below - 64, below - 1024} {
+				for _, rshort := range []int{0, 64, 1024} {
+					seq++
+					appendOK(t, s, circleA, Entry{Author: alice, Seq: seq, Epoch: 1, Lamport: seq,
+						Envelope: big(size, 'e'), Record: big(MaxRecordSize-rshort, 'r')})
+				}
+			}
+			n, err := s.AppendBatch(circleA, []Entry{
+				{Author: bob, Seq: 1, Epoch: 1, Lamport: 100, Envelope: big(below-1, 'e'), Record: big(MaxRecordSize, 'r')},
+				{Author: bob, Seq: 2, Epoch: 1, Lamport: 101, Envelope: big(below-1, 'f'), Record: big(MaxRecordSize, 's')},
+				{Author: bob, Seq: 3, Epoch: 1, Lamport: 102, Envelope: big(MaxEnvelopeSize, 'g'), Record: big(MaxRecordSize, 't')},
+			})
+			if err != nil || n != 3 {
+				t.Fatalf("AppendBatch of three largest entries: got (%d, %v), want (3, nil)", n, err)
+			}
+			// A value just below the threshold stays in the tree; at
+			// MaxValueSize it goes to the value log.
+			for _, size := range []int{MaxValueSize, MaxValueSize - 1, int(threshold), int(threshold) - 41, int(threshold) - 42, int(threshold) - 1024} {
+				must(t, s.Put(circleA, "b", big(MaxKeySize, byte(size)), big(size, 'v'), false))
+			}
 
-	items, err := s.Latest(circleA, nil, 1)
-	if err != nil || len(items) != 1 || !bytes.Equal(items[0].Record, big(MaxRecordSize, 's')) {
-		t.Errorf("reading back the latest, largest record: %d items, %v", len(items), err)
+			items, err := s.Latest(circleA, nil, 1)
+			if err != nil || len(items) != 1 || !bytes.Equal(items[0].Record, big(MaxRecordSize, 't')) {
+				t.Errorf("reading back the latest, largest record: %d items, %v", len(items), err)
+			}
+			_, err = s.Append(circleA, Entry{Author: alice, Seq: seq + 1, Epoch: 1, Envelope: env(alice, seq+1, 0), Record: big(MaxRecordSize+1, 'r')})
+			if !errors.Is(err, ErrTooLarge) {
+				t.Errorf("a record past MaxRecordSize: got %v, want ErrTooLarge", err)
+			}
+		})
 	}
-	_, err = s.Append(circleA, Entry{Author: alice, Seq: seq + 1, Epoch: 1, Envelope: env(alice, seq+1, 0), Record: big(MaxRecordSize+1, 'r')})
-	if !errors.Is(err, ErrTooLarge) {
-		t.Errorf("a record past MaxRecordSize: got %v, want ErrTooLarge", err)
+	if _, err := Open(t.TempDir(), testKey, Options{MemTableSize: 1 << 20}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Open with 1 MiB memtables: got %v, want ErrInvalid", err)
+	}
+}
+
+// TestMemTableSizeChange: a store that a crash left with a full memtable
+// log of 8 MiB memtables opens with 2 MiB ones (Badger alone would replay
+// the log into a 2.6 MiB arena and end the process), keeps every entry,
+// and the other way round.
+func TestMemTableSizeChange(t *testing.T) {
+	for _, tc := range []struct{ from, to int64 }{{DefaultMemTableSize, SmallMemTableSize}, {SmallMemTableSize, DefaultMemTableSize}} {
+		t.Run(fmt.Sprintf("%dMiBto%dMiB", tc.from>>20, tc.to>>20), func(t *testing.T) {
+			home := t.TempDir()
+			s, err := Open(home, testKey, Options{MemTableSize: tc.from})
+			must(t, err)
+			must(t, s.AddCircle(circleA))
+			must(t, s.AddEpoch(circleA, 1, key32(1), key32(101)))
+			// Most of a memtable, in small entries (the most skiplist nodes
+			// per log byte), about 260 bytes of arena each; none flushed.
+			n := uint64(tc.from * 5 / 8 / 260)
+			es := make([]Entry, 0, 1000)
+			for seq := uint64(1); seq <= n; seq++ {
+				es = append(es, Entry{Author: alice, Seq: seq, Epoch: 1, Lamport: seq, Envelope: []byte{byte(seq)}, Record: []byte{1}})
+				if len(es) == cap(es) || seq == n {
+					_, err := s.AppendBatch(circleA, es)
+					must(t, err)
+					es = es[:0]
+				}
+			}
+			if l0 := s.db.Levels()[0].NumTables; l0 != 0 {
+				t.Fatalf("%d level-0 tables before the crash, want 0: the entries must stay in the memtable log", l0)
+			}
+			crashed := t.TempDir()
+			copyTree(t, home, crashed)
+			must(t, s.Close())
+			mems, err := filepath.Glob(filepath.Join(crashed, "store", "*.mem"))
+			must(t, err)
+			if len(mems) == 0 {
+				t.Fatal("the crashed copy has no memtable log, want one")
+			}
+
+			c, err := Open(crashed, testKey, Options{MemTableSize: tc.to})
+			must(t, err)
+			defer c.Close()
+			if got, err := c.Count(circleA); err != nil || got != int(n) {
+				t.Fatalf("after the crash: %d entries (%v), want %d", got, err, n)
+			}
+			if c.db.Opts().MemTableSize != tc.to {
+				t.Errorf("memtables of %d bytes after replaying, want %d", c.db.Opts().MemTableSize, tc.to)
+			}
+			left, err := filepath.Glob(filepath.Join(crashed, "store", "*.mem"))
+			must(t, err)
+			if len(left) != 1 {
+				t.Errorf("memtable logs after opening: got %v, want only the new memtable's", left)
+			}
+		})
+	}
+}
+
+// A memtable log larger than any store writes is damage, refused before
+// Badger would allocate an arena for it.
+func TestMemTableLogTooLarge(t *testing.T) {
+	s, home := newStore(t)
+	appendOK(t, s, circleA, entry(alice, 1))
+	crashed := t.TempDir()
+	copyTree(t, home, crashed)
+	must(t, s.Close())
+	mems, err := filepath.Glob(filepath.Join(crashed, "store", "*.mem"))
+	must(t, err)
+	if len(mems) == 0 {
+		t.Fatal("the crashed copy has no memtable log, want one")
+	}
+	must(t, os.Truncate(mems[0], 2*maxMemTableSize+1))
+	if _, err := Open(crashed, testKey, Options{}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Open with a %d-byte memtable log: got %v, want ErrCorrupt", 2*maxMemTableSize+1, err)
 	}
 }
 

@@ -74,7 +74,19 @@ type Options struct {
 	// Logger receives the store's warnings and errors (Badger's included);
 	// nil discards them.
 	Logger *slog.Logger
+	// MemTableSize is the size of each of Badger's two memtables, from
+	// SmallMemTableSize to 64 MiB; 0 means DefaultMemTableSize. Smaller
+	// memtables hold less memory and flush more often (see doc.go). A store
+	// may be opened with any size after any other.
+	MemTableSize int64
 }
+
+// Memtable sizes (Options.MemTableSize).
+const (
+	DefaultMemTableSize = 8 << 20
+	SmallMemTableSize   = 2 << 20 // the desktop's
+	maxMemTableSize     = 64 << 20
+)
 
 // Store is an open store. Its methods are safe for concurrent use; writes
 // are serialised.
@@ -95,17 +107,21 @@ type Store struct {
 	log      badger.Logger // Badger's and the store's own warnings
 }
 
-// Badger settings sized for a desktop: about 8 MiB per memtable (two of
-// them), 32 MiB of decrypted blocks and 16 MiB of table indexes cached.
+// Badger settings: two memtables (Options.MemTableSize), 32 MiB of
+// decrypted blocks and 16 MiB of table indexes cached.
 //
 // Badger allocates each memtable's arena whole, the memtable size and twice
-// its largest transaction (15% of the memtable) on top: 10.5 MiB here, held
-// for as long as the store is open, and resident once the Go runtime has
-// zeroed it. Its largest transaction, 1.2 MiB, must still hold the largest
-// entry, a MaxEnvelopeSize envelope with a MaxRecordSize record, and a
-// value just below Badger's 1 MiB value threshold (TestBadgerOptionsBounds).
+// its largest transaction (15% of the memtable) on top: 10.5 MiB for 8 MiB
+// memtables, 2.6 MiB for 2 MiB ones, held for as long as the store is open,
+// and resident once the Go runtime has zeroed it (which it does when the
+// arena lands in memory the heap used before) or the memtable has filled.
+// The largest transaction must hold the largest entry: a MaxEnvelopeSize
+// envelope (in the value log, so a pointer) with a MaxRecordSize record,
+// or an envelope just below the value threshold with that record; so the
+// threshold is the largest transaction less a record and some room for
+// keys and marks, at most Badger's 1 MiB (ValueThreshold,
+// TestBadgerOptionsBounds).
 const (
-	memTableSize     = 8 << 20
 	numMemtables     = 2
 	blockCacheSize   = 32 << 20
 	indexCacheSize   = 16 << 20
@@ -129,6 +145,13 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	memTable := opt.MemTableSize
+	switch {
+	case memTable == 0:
+		memTable = DefaultMemTableSize
+	case memTable < SmallMemTableSize || memTable > maxMemTableSize:
+		return nil, fmt.Errorf("open store: memtables of %d bytes, want %d to %d: %w", memTable, SmallMemTableSize, maxMemTableSize, ErrInvalid)
 	}
 	var db *badger.DB
 	var lock *FileLock
@@ -162,8 +185,25 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 	if err := preflight(storeDir, keyringExists, storeKey, blog); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	bopt := badgerOptions(storeDir, storeKey, blog)
-	db, err = badger.Open(bopt)
+	if replay, err := replayMemTableSize(storeDir); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	} else if replay > memTable {
+		// A crash left memtable logs that may not fit this size's arenas:
+		// Badger replays each into an arena of the configured size, and
+		// ends the process (log.Fatalf) when one overflows. Open once with
+		// room for them; closing flushes them into tables.
+		db, err = badger.Open(badgerOptions(storeDir, storeKey, blog, replay))
+		if err != nil {
+			db = nil
+			return nil, fmt.Errorf("open store to replay its memtable logs: %w", classifyOpenError(err))
+		}
+		err = db.Close()
+		db = nil
+		if err != nil {
+			return nil, fmt.Errorf("open store: flush replayed memtable logs: %v: %w", err, ErrCorrupt)
+		}
+	}
+	db, err = badger.Open(badgerOptions(storeDir, storeKey, blog, memTable))
 	if err != nil {
 		db = nil
 		return nil, fmt.Errorf("open store: %w", classifyOpenError(err))
@@ -294,13 +334,25 @@ func (s *Store) writeMarker(state byte) error {
 	return nil
 }
 
+// ValueThreshold is the value size from which the store, with memtables of
+// memTable bytes, keeps a value in Badger's value log rather than its tree:
+// 1 MiB for 8 MiB memtables, 163 KiB for 2 MiB ones (see badgerOptions).
+// The value log is never collected: what is deleted from it stays on disk,
+// and what is rewritten there grows it, so callers keep their values below
+// ValueThreshold(SmallMemTableSize).
+func ValueThreshold(memTable int64) int64 {
+	maxBatch := 15 * memTable / 100 // as Badger reckons it
+	return min(1<<20, maxBatch-MaxRecordSize-16<<10)
+}
+
 // badgerOptions are the Badger settings of a store (see doc.go).
-func badgerOptions(dir string, storeKey [32]byte, log badger.Logger) badger.Options {
+func badgerOptions(dir string, storeKey [32]byte, log badger.Logger, memTable int64) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithEncryptionKey(storeKey[:]).
 		WithIndexCacheSize(indexCacheSize).
 		WithBlockCacheSize(blockCacheSize).
-		WithMemTableSize(memTableSize).
+		WithMemTableSize(memTable).
+		WithValueThreshold(ValueThreshold(memTable)).
 		WithNumMemtables(numMemtables).
 		WithValueLogFileSize(valueLogFileSize).
 		WithChecksumVerificationMode(checksumMode).
@@ -312,6 +364,36 @@ func badgerOptions(dir string, storeKey [32]byte, log badger.Logger) badger.Opti
 		WithMetricsEnabled(false).
 		WithBypassLockGuard(lockHeld). // the store lock replaces it
 		WithLogger(log)
+}
+
+// replayMemTableSize is the memtable size that surely replays the memtable
+// logs in storeDir, 0 when there are none. Only a crash leaves them (Close
+// flushes and deletes them), and each holds at most what its memtable held,
+// written by any earlier size: a log is created at twice its memtable size
+// and cut to its data when Badger replays it. Badger's arena for a memtable
+// of twice the log's size holds 2.6 times the log, more than its entries
+// take in a skiplist (a node of 20 to 100 bytes against the log's 9-byte
+// header and checksum). A log larger than any Hearth writes is damage.
+func replayMemTableSize(storeDir string) (int64, error) {
+	ents, err := os.ReadDir(storeDir)
+	if err != nil {
+		return 0, fmt.Errorf("read store directory: %w", err)
+	}
+	var largest int64
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return 0, fmt.Errorf("memtable log %s: %w", e.Name(), err)
+		}
+		largest = max(largest, fi.Size())
+	}
+	if largest > 2*maxMemTableSize {
+		return 0, fmt.Errorf("memtable log of %d bytes, more than any store writes: %w", largest, ErrCorrupt)
+	}
+	return (2*largest + 1<<20 - 1) &^ (1<<20 - 1), nil // whole MiB
 }
 
 // Close closes the store, waiting for operations under way; it is safe to

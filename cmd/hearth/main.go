@@ -31,10 +31,10 @@ const appID = "org.hearth.app"
 // every minute or two when idle, lost in the idle app's own CPU.
 //
 // Memory the heap no longer uses goes back to the system only slowly at
-// these settings: the key derivation at unlock takes 64 MiB at once, and
-// minutes later a good part of it was still resident, freed but not
-// returned. Under a memory limit the runtime returns what lies above it at
-// once. The limit is limitFloor, or the live heap and a quarter more plus
+// these settings: when the key derivation at unlock ran in this process
+// (it now runs in a child, kdf.go) it took 64 MiB at once, and minutes
+// later a good part of it was still resident, freed but not returned.
+// Under a memory limit the runtime returns what lies above it at once. The limit is limitFloor, or the live heap and a quarter more plus
 // limitOverhead for what is not heap (goroutine stacks, the runtime's own
 // data), whichever is more. That is tighter than gcPercent alone: with a
 // circle of 10,000 messages the heap sits near the floor, and whenever it
@@ -50,6 +50,9 @@ const (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == kdfChildArg {
+		os.Exit(kdfChild(os.Stdin, os.Stdout)) // see kdf.go
+	}
 	home := flag.String("home", "", "directory that holds the vault (default $XDG_DATA_HOME/hearth or ~/.local/share/hearth)")
 	flag.Parse()
 	watchMemProfile()

@@ -108,16 +108,45 @@ func parse(b []byte) (header, error) {
 	}, nil
 }
 
-// kek derives the key-encryption key from the passphrase.
-func kek(passphrase, salt []byte, p Params) []byte {
-	return argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, KeySize)
+// A KDF derives a header's key-encryption key, KeySize bytes, from a
+// passphrase and the header's salt and parameters. Headers name Argon2id,
+// and any KDF passed to the With functions must return exactly what
+// Argon2id returns: the type exists so that a caller can run the
+// derivation elsewhere, such as in a child process. Nil means Argon2id.
+type KDF func(passphrase, salt []byte, p Params) ([]byte, error)
+
+// Argon2id is the KDF of every header: Argon2id (RFC 9106) with p's costs.
+// It refuses parameters out of the range headers allow.
+func Argon2id(passphrase, salt []byte, p Params) ([]byte, error) {
+	if !p.valid() {
+		return nil, errParams
+	}
+	return argon2.IDKey(passphrase, salt, p.Time, p.MemoryKiB, p.Threads, KeySize), nil
+}
+
+var errParams = fmt.Errorf("vault: argon2id parameters out of range (time %d..%d, memory %d..%d KiB, threads at least %d)",
+	minTime, maxTime, minMemoryKiB, maxMemoryKiB, minThreads)
+
+// kek derives the key-encryption key from the passphrase with kdf.
+func kek(kdf KDF, passphrase, salt []byte, p Params) ([]byte, error) {
+	if kdf == nil {
+		kdf = Argon2id
+	}
+	k, err := kdf(passphrase, salt, p)
+	if err != nil {
+		return nil, fmt.Errorf("vault: derive key: %w", err)
+	}
+	if len(k) != KeySize {
+		clear(k)
+		return nil, fmt.Errorf("vault: derive key: got %d bytes, want %d", len(k), KeySize)
+	}
+	return k, nil
 }
 
 // wrap builds a header sealing storeKey under passphrase with fresh salt and nonce.
-func wrap(passphrase []byte, storeKey *[KeySize]byte, p Params) ([]byte, error) {
+func wrap(kdf KDF, passphrase []byte, storeKey *[KeySize]byte, p Params) ([]byte, error) {
 	if !p.valid() {
-		return nil, fmt.Errorf("vault: argon2id parameters out of range (time %d..%d, memory %d..%d KiB, threads at least %d)",
-			minTime, maxTime, minMemoryKiB, maxMemoryKiB, minThreads)
+		return nil, errParams
 	}
 	b := make([]byte, offSealed, headerSize)
 	copy(b, magic)
@@ -129,7 +158,10 @@ func wrap(passphrase []byte, storeKey *[KeySize]byte, p Params) ([]byte, error) 
 	if _, err := rand.Read(b[offSalt:offSealed]); err != nil { // salt and nonce
 		return nil, fmt.Errorf("vault: random salt and nonce: %w", err)
 	}
-	k := kek(passphrase, b[offSalt:offNonce], p)
+	k, err := kek(kdf, passphrase, b[offSalt:offNonce], p)
+	if err != nil {
+		return nil, err
+	}
 	defer clear(k)
 	aead, err := chacha20poly1305.NewX(k)
 	if err != nil {
@@ -142,10 +174,15 @@ func wrap(passphrase []byte, storeKey *[KeySize]byte, p Params) ([]byte, error) 
 // New creates a header for a fresh random store key sealed under passphrase
 // with the given Argon2id parameters, and returns both.
 func New(passphrase []byte, p Params) (header []byte, storeKey [KeySize]byte, err error) {
+	return NewWith(nil, passphrase, p)
+}
+
+// NewWith is New deriving the key-encryption key with kdf.
+func NewWith(kdf KDF, passphrase []byte, p Params) (header []byte, storeKey [KeySize]byte, err error) {
 	if _, err := rand.Read(storeKey[:]); err != nil {
 		return nil, [KeySize]byte{}, fmt.Errorf("vault: random store key: %w", err)
 	}
-	header, err = wrap(passphrase, &storeKey, p)
+	header, err = wrap(kdf, passphrase, &storeKey, p)
 	if err != nil {
 		clear(storeKey[:])
 		return nil, [KeySize]byte{}, err
@@ -157,11 +194,20 @@ func New(passphrase []byte, p Params) (header []byte, storeKey [KeySize]byte, er
 // ErrMalformed or ErrVersion for a header it cannot parse, before deriving any
 // key, and ErrWrongPassphrase when the unwrap fails.
 func Open(header, passphrase []byte) (storeKey [KeySize]byte, err error) {
+	return OpenWith(nil, header, passphrase)
+}
+
+// OpenWith is Open deriving the key-encryption key with kdf. A failing kdf
+// is its error, not ErrWrongPassphrase.
+func OpenWith(kdf KDF, header, passphrase []byte) (storeKey [KeySize]byte, err error) {
 	h, err := parse(header)
 	if err != nil {
 		return storeKey, err
 	}
-	k := kek(passphrase, h.salt, h.params)
+	k, err := kek(kdf, passphrase, h.salt, h.params)
+	if err != nil {
+		return storeKey, err
+	}
 	defer clear(k)
 	aead, err := chacha20poly1305.NewX(k)
 	if err != nil {
@@ -179,12 +225,17 @@ func Open(header, passphrase []byte) (storeKey [KeySize]byte, err error) {
 // newPassphrase with parameters p and a fresh salt and nonce. The old header
 // keeps working with the old passphrase until the caller replaces it.
 func Rewrap(header, oldPassphrase, newPassphrase []byte, p Params) (newHeader []byte, err error) {
-	storeKey, err := Open(header, oldPassphrase)
+	return RewrapWith(nil, header, oldPassphrase, newPassphrase, p)
+}
+
+// RewrapWith is Rewrap deriving both key-encryption keys with kdf.
+func RewrapWith(kdf KDF, header, oldPassphrase, newPassphrase []byte, p Params) (newHeader []byte, err error) {
+	storeKey, err := OpenWith(kdf, header, oldPassphrase)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(storeKey[:])
-	return wrap(newPassphrase, &storeKey, p)
+	return wrap(kdf, newPassphrase, &storeKey, p)
 }
 
 // ParamsOf returns the Argon2id parameters recorded in header, so a caller can

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -274,5 +275,68 @@ func BenchmarkOpen(b *testing.B) {
 		if _, err := Open(header, pass); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWithKDF: the With functions derive through the KDF they are given,
+// with the header's salt and parameters, and a KDF that fails or returns a
+// key of the wrong size is an error of its own, not a wrong passphrase.
+func TestWithKDF(t *testing.T) {
+	pass := []byte("a quiet evening")
+	var calls []Params
+	var salts [][]byte
+	counting := func(passphrase, salt []byte, p Params) ([]byte, error) {
+		calls = append(calls, p)
+		salts = append(salts, bytes.Clone(salt))
+		return Argon2id(passphrase, salt, p)
+	}
+	h, key, err := NewWith(counting, pass, fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another KDF's header opens with the plain functions and back.
+	got, err := Open(h, pass)
+	if err != nil || got != key {
+		t.Fatalf("Open of a NewWith header: got (%x, %v), want (%x, nil)", got, err, key)
+	}
+	got, err = OpenWith(counting, h, pass)
+	if err != nil || got != key {
+		t.Fatalf("OpenWith: got (%x, %v), want (%x, nil)", got, err, key)
+	}
+	if _, err := OpenWith(counting, h, []byte("not it")); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("OpenWith, wrong passphrase: got %v, want ErrWrongPassphrase", err)
+	}
+	h2, err := RewrapWith(counting, h, pass, []byte("new words"), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Open(h2, []byte("new words")); err != nil || got != key {
+		t.Fatalf("Open of a RewrapWith header: got (%x, %v), want (%x, nil)", got, err, key)
+	}
+	if len(calls) != 5 {
+		t.Fatalf("KDF calls: got %d, want 5 (new, open, wrong open, rewrap's open and wrap)", len(calls))
+	}
+	for i, p := range calls {
+		if p != fast {
+			t.Errorf("KDF call %d: got params %+v, want %+v", i, p, fast)
+		}
+	}
+	if !bytes.Equal(salts[0], h[offSalt:offNonce]) || !bytes.Equal(salts[4], h2[offSalt:offNonce]) {
+		t.Error("KDF got a salt other than the header's")
+	}
+
+	failing := func([]byte, []byte, Params) ([]byte, error) { return nil, errors.New("child gone") }
+	if _, err := OpenWith(failing, h, pass); err == nil || errors.Is(err, ErrWrongPassphrase) || !strings.Contains(err.Error(), "child gone") {
+		t.Errorf("OpenWith, failing KDF: got %v, want its error", err)
+	}
+	short := func([]byte, []byte, Params) ([]byte, error) { return make([]byte, KeySize-1), nil }
+	if _, err := OpenWith(short, h, pass); err == nil || errors.Is(err, ErrWrongPassphrase) {
+		t.Errorf("OpenWith, short key: got %v, want an error other than ErrWrongPassphrase", err)
+	}
+	if _, _, err := NewWith(short, pass, fast); err == nil {
+		t.Error("NewWith, short key: got no error, want one")
+	}
+	if _, err := Argon2id(pass, h[offSalt:offNonce], Params{Time: 1, MemoryKiB: 1024, Threads: 1}); err == nil {
+		t.Error("Argon2id with 1 MiB: got no error, want parameters out of range")
 	}
 }
