@@ -581,3 +581,55 @@ func BenchmarkUnlockVault(b *testing.B) {
 		v.Close()
 	}
 }
+
+// TestVaultOptionsKDF: a vault created, unlocked and given a new
+// passphrase with a KDF derives through it, with the vault's parameters;
+// a failing KDF is its own error, not a wrong passphrase.
+func TestVaultOptionsKDF(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "hearth")
+	var got []vault.Params
+	kdf := func(passphrase, salt []byte, p vault.Params) ([]byte, error) {
+		got = append(got, p)
+		return vault.Argon2id(passphrase, salt, p)
+	}
+	opt := VaultOptions{Params: testParams, KDF: kdf, MemTableSize: storage.SmallMemTableSize}
+	v, err := CreateVaultWith(home, testPassphrase, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v, err = UnlockVaultWith(home, testPassphrase, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.ChangePassphrase(testPassphrase, []byte("new words")); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("KDF calls: got %d, want 4 (create, unlock, and the change's two)", len(got))
+	}
+	for i, p := range got {
+		if p != testParams {
+			t.Errorf("KDF call %d: params %+v, want %+v", i, p, testParams)
+		}
+	}
+	failing := VaultOptions{KDF: func([]byte, []byte, vault.Params) ([]byte, error) { return nil, errors.New("no child") }}
+	if _, err := UnlockVaultWith(home, []byte("new words"), failing); err == nil || errors.Is(err, ErrWrongPassphrase) || !strings.Contains(err.Error(), "no child") {
+		t.Errorf("unlock with a failing KDF: got %v, want its error", err)
+	}
+	v, err = UnlockVaultWith(home, []byte("new words"), VaultOptions{})
+	if err != nil {
+		t.Fatalf("unlock in this process after the KDF's change: %v", err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnlockVaultWith(home, []byte("new words"), VaultOptions{MemTableSize: 1}); err == nil {
+		t.Error("unlock with 1-byte memtables: got a vault, want the store's error")
+	}
+}

@@ -199,7 +199,10 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 		}
 		err = db.Close()
 		db = nil
-		if err != nil {
+		switch {
+		case errors.Is(err, syscall.ENOSPC):
+			return nil, fmt.Errorf("open store: flush replayed memtable logs: %w", ErrDiskFull)
+		case err != nil: // the logs stay, for the next open to replay
 			return nil, fmt.Errorf("open store: flush replayed memtable logs: %v: %w", err, ErrCorrupt)
 		}
 	}
