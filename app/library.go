@@ -252,7 +252,7 @@ func verifiedItems(pf *record.PackFile) []*record.WelcomeItem {
 }
 
 func verifyItem(circle [16]byte, it *record.WelcomeItem) bool {
-	if len(it.Author) != 16 {
+	if len(it.Author) != 16 || len(it.Record) > envelope.MaxRecordSize {
 		return false
 	}
 	s := &envelope.Signed{Epoch: it.Epoch, Author: MemberID(it.Author), Seq: it.Seq, Record: it.Record, Signature: it.Signature}

@@ -34,8 +34,10 @@ import (
 // A pack holds up to a few MiB, hence the chunks, each under 128 KiB: the
 // store keeps values from 163 KiB up (with the desktop's memtables) in its
 // value log, which it never collects, so an item withdrawn since would stay
-// on disk. Chunks of packs kept before were up to 768 KiB, and still read. A pack exported later replaces the one kept (so an item its
-// author withdrew since is gone); an older or identical one changes nothing.
+// on disk (TestPackChunksStayInTree). Chunks of packs kept before were up
+// to 768 KiB, and still read. A pack exported later replaces the one kept
+// (so an item its author withdrew since is gone); an older or identical
+// one changes nothing.
 const (
 	packIndexKey    = "pack.index"
 	packMetaPrefix  = "pack.meta."
@@ -190,11 +192,11 @@ func packChunkKey(id CircleID, n int) []byte {
 // meta record keeps it as the length of its (otherwise empty) Items.
 func chunkCount(meta *record.PackFile) int { return len(meta.Items) }
 
-// maxPackChunks bounds the chunks read back for one pack.
-const maxPackChunks = maxPackFile/packChunkBytes + 2
-
-// The largest chunk stays below the smallest value threshold the store
-// uses (TestPackChunksStayInTree).
+// maxPackChunks bounds the chunks read back for one pack. A chunk closes
+// when the next item would take it to packChunkBytes, so two chunks in a
+// row hold at least packChunkBytes: a pack of maxPackFile fills at most
+// twice maxPackFile/packChunkBytes chunks, and one more.
+const maxPackChunks = 2*maxPackFile/packChunkBytes + 2
 
 func (h *Hearth) packIndex() ([]CircleID, error) {
 	b, err := h.store.GetGlobal([]byte(packIndexKey))

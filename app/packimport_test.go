@@ -177,34 +177,46 @@ func TestImportPackKeepsOnlyVerifiedConsented(t *testing.T) {
 
 // TestPackChunksStayInTree: a pack is kept in chunks below the value size
 // from which the store would put them in its value log, where a withdrawn
-// item would stay on disk; and it reads back whole.
+// item would stay on disk; and it reads back whole, also when its items
+// are as large as records may be, one to a chunk.
 func TestPackChunksStayInTree(t *testing.T) {
 	m := newMember(t)
-	id := CircleID{1, 2, 3}
-	items := make([]*record.WelcomeItem, 300)
-	for i := range items {
-		items[i] = &record.WelcomeItem{Epoch: 1, Author: id[:], Seq: uint64(i + 1), Record: bytes.Repeat([]byte{byte(i)}, 4000+i*20)}
-	}
-	if err := m.h.savePack(&record.PackFile{Circle: id[:], Name: "big", ExportedMs: 1}, items, nil); err != nil {
-		t.Fatal(err)
-	}
 	limit := storage.ValueThreshold(storage.SmallMemTableSize)
-	chunks := 0
-	for n := 0; ; n++ {
-		b, err := m.h.store.GetGlobal(packChunkKey(id, n))
-		if errors.Is(err, storage.ErrNotFound) {
-			break
+	for _, tc := range []struct {
+		name  string
+		items int
+		size  func(i int) int
+	}{
+		{"small items", 300, func(i int) int { return 4000 + i*20 }},
+		{"largest items", 200, func(int) int { return envelope.MaxRecordSize }},
+	} {
+		id := CircleID{1, 2, byte(tc.items)}
+		items := make([]*record.WelcomeItem, tc.items)
+		for i := range items {
+			items[i] = &record.WelcomeItem{Epoch: 1, Author: id[:], Seq: uint64(i + 1), Record: bytes.Repeat([]byte{byte(i)}, tc.size(i)),
+				Signature: make([]byte, 64), SignKey: make([]byte, 32)}
 		}
-		if err != nil {
+		if err := m.h.savePack(&record.PackFile{Circle: id[:], Name: "big", ExportedMs: 1}, items, nil); err != nil {
 			t.Fatal(err)
 		}
-		chunks++
-		if int64(len(b)) >= limit {
-			t.Errorf("chunk %d: %d bytes, want under the value threshold %d", n, len(b), limit)
+		chunks := 0
+		for n := 0; ; n++ {
+			b, err := m.h.store.GetGlobal(packChunkKey(id, n))
+			if errors.Is(err, storage.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			chunks++
+			// A global is stored behind one byte of its own.
+			if int64(len(b))+1 >= limit {
+				t.Errorf("%s: chunk %d: %d bytes stored, want under the value threshold %d", tc.name, n, len(b)+1, limit)
+			}
 		}
-	}
-	_, got, err := m.h.loadPack(id)
-	if err != nil || len(got) != len(items) || chunks < 2 {
-		t.Fatalf("pack read back: %d items in %d chunks (%v), want %d in several", len(got), chunks, err, len(items))
+		_, got, err := m.h.loadPack(id)
+		if err != nil || len(got) != len(items) || chunks < 2 {
+			t.Fatalf("%s: pack read back: %d items in %d chunks (%v), want %d in several", tc.name, len(got), chunks, err, len(items))
+		}
 	}
 }

@@ -107,6 +107,27 @@ func (o VaultOptions) params() vault.Params {
 	return o.Params
 }
 
+// errKeyCheck: a header just written under a KDF of the caller's did not
+// open again with it.
+var errKeyCheck = errors.New("the key derivation gave two different keys for the same passphrase; nothing was changed, try again")
+
+// check opens a header just sealed under passphrase again, when its key was
+// derived by the caller's KDF, before the header is kept: a wrong key there
+// (a fault in a child process, say) would seal the store key under
+// something no later unlock reproduces. Argon2id in this process is not
+// checked twice.
+func (o VaultOptions) check(header, passphrase []byte) error {
+	if o.KDF == nil {
+		return nil
+	}
+	key, err := vault.OpenWith(o.KDF, header, passphrase)
+	clear(key[:])
+	if errors.Is(err, vault.ErrWrongPassphrase) {
+		return errKeyCheck
+	}
+	return err
+}
+
 // derived follows a key derivation: memory of one run in this process goes
 // back to the system.
 func (o VaultOptions) derived() {
@@ -166,6 +187,9 @@ func CreateVaultWith(home string, passphrase []byte, opt VaultOptions) (v *Vault
 		return nil, fmt.Errorf("create vault: %w", err)
 	}
 	defer clear(key[:])
+	if err := opt.check(header, passphrase); err != nil {
+		return nil, fmt.Errorf("create vault: %w", err)
+	}
 	if err := writeFileAtomic(home, headerFileName, header); err != nil {
 		return nil, fmt.Errorf("write vault header: %w", err)
 	}
@@ -239,10 +263,14 @@ func (v *Vault) ChangePassphrase(oldPassphrase, newPassphrase []byte) error {
 	if err != nil {
 		return err
 	}
+	opt := VaultOptions{KDF: v.kdf}
 	rewrapped, err := vault.RewrapWith(v.kdf, header, oldPassphrase, newPassphrase, v.params)
-	VaultOptions{KDF: v.kdf}.derived()
+	opt.derived()
 	if err != nil {
 		return fmt.Errorf("change passphrase: %w", headerError(err))
+	}
+	if err := opt.check(rewrapped, newPassphrase); err != nil {
+		return fmt.Errorf("change passphrase: %w", err)
 	}
 	if err := writeFileAtomic(v.home, headerFileName, rewrapped); err != nil {
 		return fmt.Errorf("write vault header: %w", err)

@@ -610,8 +610,8 @@ func TestVaultOptionsKDF(t *testing.T) {
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 {
-		t.Fatalf("KDF calls: got %d, want 4 (create, unlock, and the change's two)", len(got))
+	if len(got) != 6 {
+		t.Fatalf("KDF calls: got %d, want 6 (create and its check, unlock, the change's two and its check)", len(got))
 	}
 	for i, p := range got {
 		if p != testParams {
@@ -631,5 +631,40 @@ func TestVaultOptionsKDF(t *testing.T) {
 	}
 	if _, err := UnlockVaultWith(home, []byte("new words"), VaultOptions{MemTableSize: 1}); err == nil {
 		t.Error("unlock with 1-byte memtables: got a vault, want the store's error")
+	}
+
+	// A KDF that once returns a wrong key when a header is sealed: that
+	// header is not kept, at creation or at a change of passphrase.
+	calls, wrongAt := 0, 1
+	flaky := func(passphrase, salt []byte, p vault.Params) ([]byte, error) {
+		calls++
+		k, err := vault.Argon2id(passphrase, salt, p)
+		if calls == wrongAt && err == nil {
+			k[0] ^= 1
+		}
+		return k, err
+	}
+	other := filepath.Join(t.TempDir(), "hearth")
+	if _, err := CreateVaultWith(other, testPassphrase, VaultOptions{Params: testParams, KDF: flaky}); !errors.Is(err, errKeyCheck) {
+		t.Errorf("create with a wrong first key: got %v, want errKeyCheck", err)
+	}
+	if VaultExists(other) {
+		t.Error("create with a wrong first key left a vault header")
+	}
+	v, err = UnlockVaultWith(home, []byte("new words"), VaultOptions{Params: testParams, KDF: flaky})
+	if err != nil {
+		t.Fatal(err) // calls is 2 by now: unlock derives right
+	}
+	calls, wrongAt = 0, 2 // the change first opens the old header
+	if err := v.ChangePassphrase([]byte("new words"), []byte("newer words")); !errors.Is(err, errKeyCheck) {
+		t.Errorf("change with a wrong first key: got %v, want errKeyCheck", err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := UnlockVault(home, []byte("new words")); err != nil {
+		t.Errorf("unlock after the refused change, old passphrase: %v", err)
+	} else if err := v.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

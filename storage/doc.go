@@ -29,9 +29,10 @@
 // needs no garbage collection in practice. Only a crash leaves memtable
 // logs behind; Badger replays each into an arena of the configured size
 // and ends the process when one overflows, which a log written with larger
-// memtables can make happen. So when a log is there, Open first opens
-// Badger with memtables of twice the largest log's size, closes it (which
-// flushes the logs into tables) and then opens it as configured.
+// memtables can make happen. So when a log holds more than half a
+// configured memtable (its data ends at its last non-zero byte), Open first
+// opens Badger with memtables of twice that data, closes it (which flushes
+// the logs into tables) and then opens it as configured.
 // Conflict detection is off because the store serialises its writes itself.
 // Close merges level 0 into the tree (Badger's CompactL0OnClose): each
 // session otherwise leaves a level-0 table behind, and every few sessions

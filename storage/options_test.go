@@ -52,6 +52,8 @@ func TestBadgerOptionsBounds(t *testing.T) {
 			// pointer in a transaction; the heaviest entry is one whose
 			// envelope is stored just below the threshold (its value is the
 			// envelope and 17 bytes), with a record as large as may be.
+			// Each must fit one transaction (Badger refuses a larger one
+			// with ErrTxnTooBig), alone and three in a batch.
 			below := int(threshold) - 17
 			seq := uint64(0)
 			for _, size := range []int{MaxEnvelopeSize, MaxEnvelopeSize - 1024, below + 1, below, below - 1, below - 64, below - 1024} {
@@ -69,8 +71,8 @@ func TestBadgerOptionsBounds(t *testing.T) {
 			if err != nil || n != 3 {
 				t.Fatalf("AppendBatch of three largest entries: got (%d, %v), want (3, nil)", n, err)
 			}
-			// A value just below the threshold stays in the tree; at
-			// MaxValueSize it goes to the value log.
+			// Key-values around the threshold and up to MaxValueSize fit
+			// one transaction too.
 			for _, size := range []int{MaxValueSize, MaxValueSize - 1, int(threshold), int(threshold) - 41, int(threshold) - 42, int(threshold) - 1024} {
 				must(t, s.Put(circleA, "b", big(MaxKeySize, byte(size)), big(size, 'v'), false))
 			}
@@ -188,5 +190,43 @@ func TestCloseCompactsLevelZero(t *testing.T) {
 	n, err := s.Count(circleA)
 	if err != nil || n != 600 {
 		t.Fatalf("after three sessions: %d records (%v), want 600", n, err)
+	}
+}
+
+// The memtable size a recovery asks for follows the data in the logs, not
+// their files: a recovery open that crashed leaves its own empty log, twice
+// its memtables' size, which must not make the next recovery larger.
+func TestReplaySizeFollowsData(t *testing.T) {
+	s, home := newStore(t)
+	for seq := uint64(1); seq <= 2000; seq++ {
+		appendOK(t, s, circleA, entry(alice, seq))
+	}
+	crashed := t.TempDir()
+	copyTree(t, home, crashed)
+	must(t, s.Close())
+	dir := filepath.Join(crashed, "store")
+	want, err := replayMemTableSize(dir)
+	must(t, err)
+	if want == 0 || want >= DefaultMemTableSize {
+		t.Fatalf("replay size of a log with 2000 small entries: %d bytes, want over 0 and under %d", want, DefaultMemTableSize)
+	}
+	// The empty log a recovery open with 64 MiB memtables makes: a header,
+	// then zeros.
+	empty := make([]byte, logHeaderLen)
+	for i := range empty {
+		empty[i] = byte(i + 1)
+	}
+	path := filepath.Join(dir, "99999.mem")
+	must(t, os.WriteFile(path, empty, 0o600))
+	must(t, os.Truncate(path, 2*maxMemTableSize))
+	if got, err := replayMemTableSize(dir); err != nil || got != want {
+		t.Errorf("replay size with a recovery's empty log beside: got (%d, %v), want (%d, nil)", got, err, want)
+	}
+	must(t, os.Remove(path))
+	c, err := Open(crashed, testKey, Options{MemTableSize: SmallMemTableSize})
+	must(t, err)
+	defer c.Close()
+	if n, err := c.Count(circleA); err != nil || n != 2000 {
+		t.Errorf("after the crash: %d entries (%v), want 2000", n, err)
 	}
 }

@@ -191,19 +191,22 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 		// A crash left memtable logs that may not fit this size's arenas:
 		// Badger replays each into an arena of the configured size, and
 		// ends the process (log.Fatalf) when one overflows. Open once with
-		// room for them; closing flushes them into tables.
+		// room for them; closing flushes them into tables. Badger retries
+		// a flush that fails for as long as it takes, and writes tables
+		// through memory maps, so the room for them is checked first; the
+		// logs stay for the next open until it is there.
+		if free, ok := freeSpace(home); ok && free < diskReserve {
+			return nil, fmt.Errorf("open store: replay memtable logs: %w", ErrDiskFull)
+		}
 		db, err = badger.Open(badgerOptions(storeDir, storeKey, blog, replay))
 		if err != nil {
 			db = nil
-			return nil, fmt.Errorf("open store to replay its memtable logs: %w", classifyOpenError(err))
+			return nil, fmt.Errorf("open store: replay memtable logs: %w", classifyOpenError(err))
 		}
 		err = db.Close()
 		db = nil
-		switch {
-		case errors.Is(err, syscall.ENOSPC):
-			return nil, fmt.Errorf("open store: flush replayed memtable logs: %w", ErrDiskFull)
-		case err != nil: // the logs stay, for the next open to replay
-			return nil, fmt.Errorf("open store: flush replayed memtable logs: %v: %w", err, ErrCorrupt)
+		if err != nil {
+			return nil, fmt.Errorf("open store: flush replayed memtable logs: %w", err)
 		}
 	}
 	db, err = badger.Open(badgerOptions(storeDir, storeKey, blog, memTable))
@@ -369,14 +372,18 @@ func badgerOptions(dir string, storeKey [32]byte, log badger.Logger, memTable in
 		WithLogger(log)
 }
 
-// replayMemTableSize is the memtable size that surely replays the memtable
-// logs in storeDir, 0 when there are none. Only a crash leaves them (Close
-// flushes and deletes them), and each holds at most what its memtable held,
-// written by any earlier size: a log is created at twice its memtable size
-// and cut to its data when Badger replays it. Badger's arena for a memtable
-// of twice the log's size holds 2.6 times the log, more than its entries
-// take in a skiplist (a node of 20 to 100 bytes against the log's 9-byte
-// header and checksum). A log larger than any Hearth writes is damage.
+// replayMemTableSize is the memtable size that replays the memtable logs
+// in storeDir, 0 when none holds entries. Only a crash leaves them (Close
+// flushes and deletes them). Badger creates a log at twice its memtable's
+// size and fills it from the start, leaving zeros after the last entry, so
+// a log's data ends at its last non-zero byte; it holds at most what its
+// memtable held, whatever size that was. A memtable of twice the data
+// has an arena of 2.6 times it, more than the entries take in a skiplist:
+// a node there is 27 to 103 bytes, about 29 on average, against 9 bytes of
+// header and checksum in the log. (The file's size would not do: a crash
+// during a recovery open would leave that open's own empty log, twice as
+// large, and the next recovery would ask for more each time.) A log larger
+// than any store writes is damage.
 func replayMemTableSize(storeDir string) (int64, error) {
 	ents, err := os.ReadDir(storeDir)
 	if err != nil {
@@ -387,16 +394,48 @@ func replayMemTableSize(storeDir string) (int64, error) {
 		if !strings.HasSuffix(e.Name(), ".mem") {
 			continue
 		}
-		fi, err := e.Info()
+		n, err := logDataEnd(filepath.Join(storeDir, e.Name()))
 		if err != nil {
-			return 0, fmt.Errorf("memtable log %s: %w", e.Name(), err)
+			return 0, err
 		}
-		largest = max(largest, fi.Size())
+		largest = max(largest, n)
 	}
-	if largest > 2*maxMemTableSize {
-		return 0, fmt.Errorf("memtable log of %d bytes, more than any store writes: %w", largest, ErrCorrupt)
+	if largest <= logHeaderLen {
+		return 0, nil // no entries: Badger drops such logs
 	}
 	return (2*largest + 1<<20 - 1) &^ (1<<20 - 1), nil // whole MiB
+}
+
+// logDataEnd is the offset just past the last non-zero byte of a memtable
+// log, read from the end.
+func logDataEnd(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("memtable log: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("memtable log: %w", err)
+	}
+	if fi.Size() > 2*maxMemTableSize {
+		return 0, fmt.Errorf("memtable log %s of %d bytes, more than any store writes: %w", filepath.Base(path), fi.Size(), ErrCorrupt)
+	}
+	buf := make([]byte, 64<<10)
+	for end := fi.Size(); end > 0; {
+		start := max(0, end-int64(len(buf)))
+		b := buf[:end-start]
+		if _, err := f.ReadAt(b, start); err != nil {
+			return 0, fmt.Errorf("memtable log: %w", err)
+		}
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != 0 {
+				return start + int64(i) + 1, nil
+			}
+		}
+		end = start
+	}
+	return 0, nil
 }
 
 // Close closes the store, waiting for operations under way; it is safe to

@@ -180,11 +180,18 @@ func TestNoItalicInChat(t *testing.T) {
 		return indexOf(c, reply.ID) >= 0 && event >= 0
 	})
 	for _, i := range []int{indexOf(c, first.ID), indexOf(c, reply.ID), event} {
-		row := rowOf(c, i)
-		for _, o := range test.LaidOutObjects(row) {
-			if txt, ok := o.(*canvas.Text); ok && txt.Visible() && txt.Text != "" && txt.TextStyle.Italic {
-				t.Errorf("row %d (%s): %q drawn in italic, want no italic", i, c.msgs[i].Kind, txt.Text)
-			}
+		for _, txt := range italicTexts(rowOf(c, i)) {
+			t.Errorf("row %d (%s): %q drawn in italic, want no italic", i, c.msgs[i].Kind, txt)
 		}
 	}
+}
+
+// italicTexts are the texts under o drawn in italic.
+func italicTexts(o fyne.CanvasObject) (out []string) {
+	for _, o := range test.LaidOutObjects(o) {
+		if txt, ok := o.(*canvas.Text); ok && txt.Visible() && txt.Text != "" && txt.TextStyle.Italic {
+			out = append(out, txt.Text)
+		}
+	}
+	return out
 }

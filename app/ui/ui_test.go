@@ -134,6 +134,18 @@ func TestEmptyVaultShowsHint(t *testing.T) {
 	if h.m.chat != nil {
 		t.Errorf("chat view with no circle: got one, want none")
 	}
+	hint := false
+	for _, o := range test.LaidOutObjects(h.win.Content()) {
+		if l, ok := o.(*widget.Label); ok && l.Text == textNoCircles && l.Visible() {
+			hint = true
+		}
+	}
+	if !hint {
+		t.Error("empty vault: got no hint, want one")
+	}
+	if it := italicTexts(h.win.Content()); len(it) > 0 {
+		t.Errorf("empty vault: %q drawn in italic, want no italic (see look.Font)", it)
+	}
 }
 
 func TestCreateCircleDialog(t *testing.T) {

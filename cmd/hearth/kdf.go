@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/hearth-circles/hearth/crypto/vault"
@@ -30,9 +31,13 @@ import (
 // being the kernel handing over 64 MiB of new pages either way.
 //
 // The passphrase travels only through the pipe to the child, never in its
-// arguments or environment. If the child cannot run (the binary was
-// replaced or removed while the app ran), the derivation runs here, as
-// before.
+// arguments or environment. On Linux the child is the image this process
+// runs (/proc/self/exe), so an upgrade while the app runs does not change
+// it; elsewhere it is the file the app was started from. If the child
+// cannot run (say that file was removed), the derivation runs here, as
+// before. There is no deadline: the derivation here would take as long.
+// What the child returns is checked where it matters, when a header is
+// written (app: a new header must open before it is kept).
 //
 // Request (integers big-endian), and response:
 //
@@ -121,21 +126,42 @@ func kdfChild(in io.Reader, out io.Writer) int {
 // childKDF is the desktop's vault.KDF: the derivation in a child process,
 // or in this one when the child cannot run.
 func childKDF(passphrase, salt []byte, p vault.Params) ([]byte, error) {
-	exe, err := os.Executable()
-	if err == nil {
-		var key []byte
-		if key, err = deriveInChild(exe, passphrase, salt, p); err == nil {
-			return key, nil
+	return deriveOrFallBack(selfExecutable(), passphrase, salt, p)
+}
+
+// selfExecutable is the program to start as the child: on Linux the very
+// image this process runs (/proc/self/exe, even if its file was replaced
+// or removed since), elsewhere the file it was started from.
+func selfExecutable() string {
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat("/proc/self/exe"); err == nil {
+			return "/proc/self/exe"
 		}
 	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return exe
+}
+
+// deriveOrFallBack derives in a child running exe, or here if that fails.
+func deriveOrFallBack(exe string, passphrase, salt []byte, p vault.Params) ([]byte, error) {
+	key, err := deriveInChild(exe, passphrase, salt, p)
+	if err == nil {
+		return key, nil
+	}
 	slog.Warn("key derivation in a child process failed; deriving in this one", "err", err)
-	key, err := vault.Argon2id(passphrase, salt, p)
+	key, err = vault.Argon2id(passphrase, salt, p)
 	debug.FreeOSMemory() // the 64 MiB of Argon2id state, at once
 	return key, err
 }
 
 // deriveInChild runs exe as the key derivation child.
 func deriveInChild(exe string, passphrase, salt []byte, p vault.Params) ([]byte, error) {
+	if exe == "" {
+		return nil, errors.New("no executable to start")
+	}
 	req, err := encodeKDFRequest(passphrase, salt, p)
 	if err != nil {
 		return nil, err
@@ -151,8 +177,10 @@ func deriveInChild(exe string, passphrase, salt []byte, p vault.Params) ([]byte,
 		// The child's last line says why; libraries' start-up notes may
 		// come before it.
 		msg := bytes.TrimSpace(stderr.Bytes())
-		msg = msg[bytes.LastIndexByte(msg, '\n')+1:]
-		return nil, fmt.Errorf("%s %s: %w (%.200s)", exe, kdfChildArg, err, msg)
+		if msg = msg[bytes.LastIndexByte(msg, '\n')+1:]; len(msg) > 0 {
+			return nil, fmt.Errorf("%s %s: %w (%.200s)", exe, kdfChildArg, err, msg)
+		}
+		return nil, fmt.Errorf("%s %s: %w", exe, kdfChildArg, err)
 	}
 	resp := out.Bytes()
 	defer clear(resp)

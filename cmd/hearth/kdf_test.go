@@ -41,11 +41,15 @@ func TestChildKDF(t *testing.T) {
 	if _, err := deriveInChild(exe, pass, salt, small); err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("child with 1 MiB: got %v, want its error about the parameters", err)
 	}
-	// A child that is not Hearth's is an error, and childKDF's caller
-	// would derive in its own process instead.
-	for _, bad := range []string{"/nonexistent/hearth", "/bin/true"} {
+	// A child that is not Hearth's is an error, and the key is then
+	// derived in this process.
+	for _, bad := range []string{"/nonexistent/hearth", "/bin/true", ""} {
 		if _, err := deriveInChild(bad, pass, salt, cheapParams); err == nil {
-			t.Errorf("child %s: got a key, want an error", bad)
+			t.Errorf("child %q: got a key, want an error", bad)
+		}
+		got, err := deriveOrFallBack(bad, pass, salt, cheapParams)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("child %q, falling back: got (%x, %v), want (%x, nil)", bad, got, err, want)
 		}
 	}
 }

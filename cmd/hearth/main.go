@@ -34,7 +34,8 @@ const appID = "org.hearth.app"
 // these settings: when the key derivation at unlock ran in this process
 // (it now runs in a child, kdf.go) it took 64 MiB at once, and minutes
 // later a good part of it was still resident, freed but not returned.
-// Under a memory limit the runtime returns what lies above it at once. The limit is limitFloor, or the live heap and a quarter more plus
+// Under a memory limit the runtime returns what lies above it at once.
+// The limit is limitFloor, or the live heap and a quarter more plus
 // limitOverhead for what is not heap (goroutine stacks, the runtime's own
 // data), whichever is more. That is tighter than gcPercent alone: with a
 // circle of 10,000 messages the heap sits near the floor, and whenever it
