@@ -179,6 +179,21 @@ func snapshot(t *testing.T, m *testMember, id CircleID) string {
 	return b.String()
 }
 
+// waitConnected waits until from sees to online in circle id.
+func waitConnected(t *testing.T, from, to *testMember, id CircleID) {
+	t.Helper()
+	toID := memberID(t, to, id)
+	waitFor(t, "a member connected to another", func() bool {
+		ms, _ := from.h.Members(id)
+		for _, m := range ms {
+			if m.ID == toID && m.Online {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 func memberID(t *testing.T, m *testMember, id CircleID) MemberID {
 	t.Helper()
 	ms, err := m.h.Members(id)
@@ -398,7 +413,9 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 	ctx := context.Background()
 	id, a, b, c := circleOfThree(t)
 	// B misses a rotation: it goes offline, C leaves, A rotates the keys and
-	// posts in the new epoch.
+	// posts in the new epoch. C's goodbye reaches A only over a connection
+	// (a member who leaves while no one is connected tells no one).
+	waitConnected(t, c, a, id)
 	before := epochOf(t, a, id)
 	b.stop()
 	if err := c.h.Leave(ctx, id); err != nil {

@@ -76,6 +76,7 @@ func TestRemoveMember(t *testing.T) {
 func TestLeave(t *testing.T) {
 	ctx := context.Background()
 	id, a, b, _ := circleOfThree(t)
+	waitConnected(t, b, a, id) // the goodbye needs a connection
 	before := epochOf(t, a, id)
 	if err := b.h.Leave(ctx, id); err != nil {
 		t.Fatal(err)
