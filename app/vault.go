@@ -109,7 +109,7 @@ func (o VaultOptions) params() vault.Params {
 
 // errKeyCheck: a header just written under a KDF of the caller's did not
 // open again with it.
-var errKeyCheck = errors.New("the key derivation gave two different keys for the same passphrase; nothing was changed, try again")
+var errKeyCheck = errors.New("the new passphrase did not check out when tried again, so nothing was saved; please try once more")
 
 // check opens a header just sealed under passphrase again, when its key was
 // derived by the caller's KDF, before the header is kept: a wrong key there

@@ -199,15 +199,7 @@ func TestOpenAfterUncleanStop(t *testing.T) {
 		e.Durable = seq == 20
 		appendOK(t, s, circleA, e)
 	}
-	snap := t.TempDir()
-	copyTree(t, home, snap)
-	must(t, s.Close())
-
-	mems, err := filepath.Glob(filepath.Join(snap, "store", "*.mem"))
-	must(t, err)
-	if len(mems) == 0 {
-		t.Fatalf("snapshot has no memtable log; want at least one")
-	}
+	snap, _ := crashCopy(t, s, home)
 	first := t.TempDir()
 	copyTree(t, snap, first)
 	c := openStore(t, first)
@@ -239,6 +231,22 @@ func TestOpenAfterUncleanStop(t *testing.T) {
 			t.Logf("opened; %d reads failed; %d entries", checkReadable(t, s), n)
 		})
 	}
+}
+
+// crashCopy copies the live store s in home as a power cut would leave it,
+// then closes s; it returns the copy's home and its memtable logs, failing
+// the test when there are none.
+func crashCopy(t *testing.T, s *Store, home string) (string, []string) {
+	t.Helper()
+	crashed := t.TempDir()
+	copyTree(t, home, crashed)
+	must(t, s.Close())
+	mems, err := filepath.Glob(filepath.Join(crashed, "store", "*.mem"))
+	must(t, err)
+	if len(mems) == 0 {
+		t.Fatal("the crashed copy has no memtable log, want one")
+	}
+	return crashed, mems
 }
 
 func copyTree(t *testing.T, from, to string) {

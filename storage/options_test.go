@@ -119,14 +119,7 @@ func TestMemTableSizeChange(t *testing.T) {
 			if l0 := s.db.Levels()[0].NumTables; l0 != 0 {
 				t.Fatalf("%d level-0 tables before the crash, want 0: the entries must stay in the memtable log", l0)
 			}
-			crashed := t.TempDir()
-			copyTree(t, home, crashed)
-			must(t, s.Close())
-			mems, err := filepath.Glob(filepath.Join(crashed, "store", "*.mem"))
-			must(t, err)
-			if len(mems) == 0 {
-				t.Fatal("the crashed copy has no memtable log, want one")
-			}
+			crashed, _ := crashCopy(t, s, home)
 
 			c, err := Open(crashed, testKey, Options{MemTableSize: tc.to})
 			must(t, err)
@@ -151,14 +144,7 @@ func TestMemTableSizeChange(t *testing.T) {
 func TestMemTableLogTooLarge(t *testing.T) {
 	s, home := newStore(t)
 	appendOK(t, s, circleA, entry(alice, 1))
-	crashed := t.TempDir()
-	copyTree(t, home, crashed)
-	must(t, s.Close())
-	mems, err := filepath.Glob(filepath.Join(crashed, "store", "*.mem"))
-	must(t, err)
-	if len(mems) == 0 {
-		t.Fatal("the crashed copy has no memtable log, want one")
-	}
+	crashed, mems := crashCopy(t, s, home)
 	must(t, os.Truncate(mems[0], 2*maxMemTableSize+1))
 	if _, err := Open(crashed, testKey, Options{}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Open with a %d-byte memtable log: got %v, want ErrCorrupt", 2*maxMemTableSize+1, err)
@@ -201,9 +187,7 @@ func TestReplaySizeFollowsData(t *testing.T) {
 	for seq := uint64(1); seq <= 2000; seq++ {
 		appendOK(t, s, circleA, entry(alice, seq))
 	}
-	crashed := t.TempDir()
-	copyTree(t, home, crashed)
-	must(t, s.Close())
+	crashed, _ := crashCopy(t, s, home)
 	dir := filepath.Join(crashed, "store")
 	want, err := replayMemTableSize(dir)
 	must(t, err)

@@ -196,17 +196,17 @@ func Open(home string, storeKey [32]byte, opt Options) (s *Store, err error) {
 		// through memory maps, so the room for them is checked first; the
 		// logs stay for the next open until it is there.
 		if free, ok := freeSpace(home); ok && free < diskReserve {
-			return nil, fmt.Errorf("open store: replay memtable logs: %w", ErrDiskFull)
+			return nil, fmt.Errorf("open store: finish the writes a crash interrupted: %w", ErrDiskFull)
 		}
 		db, err = badger.Open(badgerOptions(storeDir, storeKey, blog, replay))
 		if err != nil {
 			db = nil
-			return nil, fmt.Errorf("open store: replay memtable logs: %w", classifyOpenError(err))
+			return nil, fmt.Errorf("open store: finish the writes a crash interrupted: %w", classifyOpenError(err))
 		}
 		err = db.Close()
 		db = nil
 		if err != nil {
-			return nil, fmt.Errorf("open store: flush replayed memtable logs: %w", err)
+			return nil, fmt.Errorf("open store: finish the writes a crash interrupted: %w", err)
 		}
 	}
 	db, err = badger.Open(badgerOptions(storeDir, storeKey, blog, memTable))

@@ -236,7 +236,7 @@ func (s *screens) unlocked(v *hearth.Vault, err error) {
 	case err == nil:
 		s.failures = 0
 		s.vault = v
-		s.showCircles() // the core gave the key derivation's memory back already
+		s.showCircles() // the key derivation's memory was a child's (kdf.go)
 	case errors.Is(err, hearth.ErrWrongPassphrase):
 		s.failures++
 		s.pass.SetText("")
