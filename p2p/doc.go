@@ -85,7 +85,7 @@
 // where it has one), the envelopes with sequence numbers from that mark + 1
 // to the sender's mark, taken from the sender's Log in ascending order,
 // authors in ascending byte order. In
-// one round a side MUST NOT send more than 4,096 envelopes or 16 MiB of
+// one round a side MUST NOT send more than 16,384 envelopes or 32 MiB of
 // envelopes; it stops early at that bound and the next round continues. A
 // receiver passes each batch to its Log as it arrives (Log.Deliver), and
 // MUST treat more than a round's worth as a protocol violation.

@@ -43,6 +43,12 @@ type frame struct {
 // stream ends cleanly before a frame starts. The claimed length is checked
 // against MaxFrameSize before anything is allocated.
 func readFrame(r io.ByteReader) ([]byte, error) {
+	return readFrameInto(r, nil)
+}
+
+// readFrameInto is readFrame reading into buf when it has room: the frame
+// it returns may share buf's memory.
+func readFrameInto(r io.ByteReader, buf []byte) ([]byte, error) {
 	n, err := readLength(r, MaxFrameSize)
 	if err != nil {
 		return nil, err
@@ -50,7 +56,11 @@ func readFrame(r io.ByteReader) ([]byte, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("empty frame: %w", ErrProtocol)
 	}
-	b := make([]byte, n)
+	b := buf[:0]
+	if uint64(cap(b)) < n {
+		b = make([]byte, n)
+	}
+	b = b[:n]
 	if err := readFull(r, b); err != nil {
 		return nil, err
 	}
@@ -316,7 +326,12 @@ func encodeMarks(marks, busy map[[authorLen]byte]uint64) ([]byte, error) {
 // encodeBatch encodes a batch of envelopes; the caller keeps it within
 // MaxBatchEnvelopes and MaxBatchBytes.
 func encodeBatch(envs [][]byte) ([]byte, error) {
-	return marshalFrame(&syncpb.Frame{Kind: syncpb.Kind_KIND_BATCH, Envelopes: envs})
+	return appendBatch(nil, envs)
+}
+
+// appendBatch is encodeBatch appending to dst.
+func appendBatch(dst []byte, envs [][]byte) ([]byte, error) {
+	return appendFrame(dst, &syncpb.Frame{Kind: syncpb.Kind_KIND_BATCH, Envelopes: envs})
 }
 
 // encodeDone encodes the frame that ends one side's envelopes of a round.
@@ -325,7 +340,11 @@ func encodeDone() ([]byte, error) {
 }
 
 func marshalFrame(pf *syncpb.Frame) ([]byte, error) {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(pf)
+	return appendFrame(nil, pf)
+}
+
+func appendFrame(dst []byte, pf *syncpb.Frame) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.MarshalAppend(dst, pf)
 	if err != nil {
 		return nil, fmt.Errorf("encode frame: %w", err)
 	}

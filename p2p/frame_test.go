@@ -173,10 +173,12 @@ func TestBatchRoundTrip(t *testing.T) {
 
 func TestMarksRoundTrip(t *testing.T) {
 	in := marks{author(1): 1, author(7): math.MaxUint64, author(3): 42}
-	f, err := decodeFrame(must(encodeMarks(in, nil)))
+	b := must(encodeMarks(in, nil))
+	f, err := decodeFrame(b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	clear(b) // a sync stream reads the next frame into the same buffer
 	if len(f.marks) != len(in) {
 		t.Fatalf("got %d marks, want %d", len(f.marks), len(in))
 	}
@@ -243,6 +245,43 @@ func TestReadFrame(t *testing.T) {
 				t.Errorf("got %x, want %x", b, done)
 			}
 		})
+	}
+}
+
+// TestReadFrameInto: a frame that fits the buffer is read into it, and a
+// batch encoded after another reuses its buffer; both round-trip.
+func TestReadFrameInto(t *testing.T) {
+	small := must(encodeBatch([][]byte{{1, 2, 3}}))
+	large := must(encodeBatch([][]byte{bytes.Repeat([]byte{4}, 5000)}))
+	var stream bytes.Buffer
+	for _, f := range [][]byte{small, small, large} {
+		if err := writeFrame(&stream, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := bufio.NewReader(&stream)
+	buf := make([]byte, 0, 64)
+	for i, want := range [][]byte{small, small, large} {
+		b, err := readFrameInto(r, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, want) {
+			t.Fatalf("frame %d: got %x, want %x", i, b, want)
+		}
+		if shared := &b[0] == &buf[:1][0]; shared != (len(want) <= cap(buf)) {
+			t.Errorf("frame %d of %d bytes: read into the buffer of %d: %v", i, len(want), cap(buf), shared)
+		}
+	}
+
+	first := must(appendBatch(nil, [][]byte{bytes.Repeat([]byte{5}, 100)}))
+	again := must(appendBatch(first[:0], [][]byte{{6}}))
+	if &again[0] != &first[0] {
+		t.Error("the second batch did not reuse the first one's buffer")
+	}
+	f, err := decodeFrame(again)
+	if err != nil || len(f.envs) != 1 || !bytes.Equal(f.envs[0], []byte{6}) {
+		t.Errorf("reused buffer: got %v, %v; want the one envelope 06", f.envs, err)
 	}
 }
 

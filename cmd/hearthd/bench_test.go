@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,8 @@ func TestBench(t *testing.T) {
 		{"catchup_envelopes_per_s", func(x float64) bool { return x >= got["catchup_total_per_s"] }, ">= catchup_total_per_s"},
 		{"catchup_connect_ms", func(x float64) bool { return x >= 0 && x <= 1000*got["catchup_seconds"] }, "in [0, catchup_seconds]"},
 		{"catchup_total_per_s", positive, "> 0"},
+		{"catchup_alloc_kb_per_envelope", positive, "> 0"},
+		{"catchup_gc_cycles", func(x float64) bool { return x >= 0 && x == math.Trunc(x) }, "a whole number >= 0"},
 		{"peak_rss_mb", positive, "> 0"},
 		{"wall_seconds", positive, "> 0"},
 	}
