@@ -27,6 +27,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"zero burst wait", []string{"--burst-wait", "0s"}, "--burst-wait"},
 		{"negative warm-up", []string{"--warm", "-1"}, "--warm"},
 		{"no catch-up", []string{"--catchup", "0"}, "--catchup"},
+		{"no catch-up trial", []string{"--catchup-trials", "0"}, "--catchup-trials"},
 		{"zero step", []string{"--step-seconds", "0"}, "--step-seconds"},
 		{"zero max rate", []string{"--max-rate", "0"}, "--max-rate"},
 	}
@@ -56,7 +57,7 @@ func TestBench(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 	code, stdout, stderr := runInProcess(t, nil, "--home", t.TempDir(), "bench",
 		"--peers", "3", "--seconds", "0.2", "--rate", "100", "--burst", "40",
-		"--cold-messages", "120", "--warm", "3", "--catchup", "30",
+		"--cold-messages", "120", "--warm", "3", "--catchup", "30", "--catchup-trials", "2",
 		"--step-seconds", "0.1", "--max-rate", "100", "--serve-bin", hearthdBin, "--serve-idle", "500ms", "--table")
 	if code != exitOK {
 		t.Fatalf("exit status: got %d, want %d (stderr %q)", code, exitOK, stderr)
@@ -124,6 +125,9 @@ func TestBench(t *testing.T) {
 		{"catchup_envelopes_per_s", func(x float64) bool { return x >= got["catchup_total_per_s"] }, ">= catchup_total_per_s"},
 		{"catchup_connect_ms", func(x float64) bool { return x >= 0 && x <= 1000*got["catchup_seconds"] }, "in [0, catchup_seconds]"},
 		{"catchup_total_per_s", positive, "> 0"},
+		{"catchup_trials", equals(2), "2"},
+		{"catchup_min_envelopes_per_s", func(x float64) bool { return x > 0 && x <= got["catchup_envelopes_per_s"] }, "in (0, catchup_envelopes_per_s]"},
+		{"catchup_max_envelopes_per_s", func(x float64) bool { return x >= got["catchup_envelopes_per_s"] }, ">= catchup_envelopes_per_s"},
 		{"catchup_alloc_kb_per_envelope", positive, "> 0"},
 		{"catchup_gc_cycles", func(x float64) bool { return x >= 0 && x == math.Trunc(x) }, "a whole number >= 0"},
 		{"peak_rss_mb", positive, "> 0"},
