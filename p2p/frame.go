@@ -41,14 +41,9 @@ type frame struct {
 
 // readFrame reads one length-prefixed frame. It returns io.EOF only when the
 // stream ends cleanly before a frame starts. The claimed length is checked
-// against MaxFrameSize before anything is allocated.
-func readFrame(r io.ByteReader) ([]byte, error) {
-	return readFrameInto(r, nil)
-}
-
-// readFrameInto is readFrame reading into buf when it has room: the frame
-// it returns may share buf's memory.
-func readFrameInto(r io.ByteReader, buf []byte) ([]byte, error) {
+// against MaxFrameSize before anything is allocated. It reads into buf when
+// buf has room, so the frame may share buf's memory.
+func readFrame(r io.ByteReader, buf []byte) ([]byte, error) {
 	n, err := readLength(r, MaxFrameSize)
 	if err != nil {
 		return nil, err
@@ -143,7 +138,7 @@ func writeFrame(w io.Writer, b []byte) error {
 // refuses unknown fields, repeated scalar fields, a missing or unknown kind,
 // fields that do not belong to the kind, authors that are not 16 bytes or
 // not in strictly ascending order, zero sequence numbers, empty envelopes and
-// any encoding other than the one encodeMarks, encodeBatch and encodeDone
+// any encoding other than the one encodeMarks, appendBatch and encodeDone
 // produce.
 func decodeFrame(b []byte) (frame, error) {
 	if len(b) == 0 || len(b) > MaxFrameSize {
@@ -323,13 +318,8 @@ func encodeMarks(marks, busy map[[authorLen]byte]uint64) ([]byte, error) {
 	return marshalFrame(pf)
 }
 
-// encodeBatch encodes a batch of envelopes; the caller keeps it within
-// MaxBatchEnvelopes and MaxBatchBytes.
-func encodeBatch(envs [][]byte) ([]byte, error) {
-	return appendBatch(nil, envs)
-}
-
-// appendBatch is encodeBatch appending to dst.
+// appendBatch encodes a batch of envelopes, appended to dst; the caller
+// keeps it within MaxBatchEnvelopes and MaxBatchBytes.
 func appendBatch(dst []byte, envs [][]byte) ([]byte, error) {
 	return appendFrame(dst, &syncpb.Frame{Kind: syncpb.Kind_KIND_BATCH, Envelopes: envs})
 }

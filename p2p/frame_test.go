@@ -99,8 +99,8 @@ func TestDecodeFrame(t *testing.T) {
 		{"busy equal to held", rawFrame(nil).kind(1).markBusy(a1[:], 5, 5), ErrProtocol, 0, 0, 0},
 		{"busy zero", rawFrame(nil).kind(1).markBusy(a1[:], 5, 0), ErrProtocol, 0, 0, 0},
 		{"largest map", manyMarks(MaxAuthors), nil, syncpb.Kind_KIND_MARKS, MaxAuthors, 0},
-		{"batch", must(encodeBatch([][]byte{{1}, {2, 3}})), nil, syncpb.Kind_KIND_BATCH, 0, 2},
-		{"largest envelope", must(encodeBatch([][]byte{big})), nil, syncpb.Kind_KIND_BATCH, 0, 1},
+		{"batch", must(appendBatch(nil, [][]byte{{1}, {2, 3}})), nil, syncpb.Kind_KIND_BATCH, 0, 2},
+		{"largest envelope", must(appendBatch(nil, [][]byte{big})), nil, syncpb.Kind_KIND_BATCH, 0, 1},
 		{"most envelopes", manyEnvs(MaxBatchEnvelopes), nil, syncpb.Kind_KIND_BATCH, 0, MaxBatchEnvelopes},
 		{"done", must(encodeDone()), nil, syncpb.Kind_KIND_DONE, 0, 0},
 
@@ -157,7 +157,7 @@ func TestDecodeFrame(t *testing.T) {
 
 func TestBatchRoundTrip(t *testing.T) {
 	envs := [][]byte{{1}, bytes.Repeat([]byte{2}, 300), mkEnv(author(1), 7, 9)}
-	b := must(encodeBatch(envs))
+	b := must(appendBatch(nil, envs))
 	f, err := decodeFrame(b)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestEncodeLimits(t *testing.T) {
 	for i := range envs {
 		envs[i] = make([]byte, MaxBatchBytes/MaxBatchEnvelopes)
 	}
-	b, err = encodeBatch(envs)
+	b, err = appendBatch(nil, envs)
 	if err != nil || len(b) > MaxFrameSize {
 		t.Errorf("largest batch: got %d bytes, error %v; want at most %d, nil", len(b), err, MaxFrameSize)
 	}
@@ -237,7 +237,7 @@ func TestReadFrame(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := readFrame(bufio.NewReader(bytes.NewReader(tc.in)))
+			b, err := readFrame(bufio.NewReader(bytes.NewReader(tc.in)), nil)
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("got error %v, want %v", err, tc.want)
 			}
@@ -248,11 +248,11 @@ func TestReadFrame(t *testing.T) {
 	}
 }
 
-// TestReadFrameInto: a frame that fits the buffer is read into it, and a
+// TestReadFrameIntoBuffer: a frame that fits the buffer is read into it, and a
 // batch encoded after another reuses its buffer; both round-trip.
-func TestReadFrameInto(t *testing.T) {
-	small := must(encodeBatch([][]byte{{1, 2, 3}}))
-	large := must(encodeBatch([][]byte{bytes.Repeat([]byte{4}, 5000)}))
+func TestReadFrameIntoBuffer(t *testing.T) {
+	small := must(appendBatch(nil, [][]byte{{1, 2, 3}}))
+	large := must(appendBatch(nil, [][]byte{bytes.Repeat([]byte{4}, 5000)}))
 	var stream bytes.Buffer
 	for _, f := range [][]byte{small, small, large} {
 		if err := writeFrame(&stream, f); err != nil {
@@ -262,7 +262,7 @@ func TestReadFrameInto(t *testing.T) {
 	r := bufio.NewReader(&stream)
 	buf := make([]byte, 0, 64)
 	for i, want := range [][]byte{small, small, large} {
-		b, err := readFrameInto(r, buf)
+		b, err := readFrame(r, buf)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +293,7 @@ func TestReadFrameAllocation(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range runs {
-		if _, err := readFrame(bufio.NewReader(bytes.NewReader(in))); !errors.Is(err, ErrProtocol) {
+		if _, err := readFrame(bufio.NewReader(bytes.NewReader(in)), nil); !errors.Is(err, ErrProtocol) {
 			t.Fatalf("got %v, want %v", err, ErrProtocol)
 		}
 	}
@@ -313,7 +313,7 @@ func FuzzSyncFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bufio.NewReader(bytes.NewReader(data))
 		for {
-			b, err := readFrame(r)
+			b, err := readFrame(r, nil)
 			if err != nil {
 				return
 			}
@@ -335,7 +335,7 @@ func FuzzSyncFrame(f *testing.F) {
 				if len(fr.envs) == 0 || len(fr.envs) > MaxBatchEnvelopes {
 					t.Fatalf("accepted a batch of %d", len(fr.envs))
 				}
-				again, err = encodeBatch(fr.envs)
+				again, err = appendBatch(nil, fr.envs)
 			case syncpb.Kind_KIND_DONE:
 				again, err = encodeDone()
 			default:
@@ -394,7 +394,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	}
 	m := must(encodeMarks(marks{author(1): 5, author(2): 1}, nil))
 	mb := must(encodeMarks(marks{author(1): 5}, marks{author(1): 9, author(3): 2}))
-	bt := must(encodeBatch([][]byte{mkEnv(author(1), 1, 8), mkEnv(author(1), 2, 3)}))
+	bt := must(appendBatch(nil, [][]byte{mkEnv(author(1), 1, 8), mkEnv(author(1), 2, 3)}))
 	d := must(encodeDone())
 	return [][]byte{
 		stream(m),

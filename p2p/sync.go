@@ -273,7 +273,7 @@ func (c *syncStream) read() (frame, error) {
 	if err := c.s.SetReadDeadline(time.Now().Add(frameTimeout)); err != nil {
 		return frame{}, err
 	}
-	b, err := readFrameInto(c.r, c.rbuf)
+	b, err := readFrame(c.r, c.rbuf)
 	if err != nil {
 		return frame{}, err
 	}

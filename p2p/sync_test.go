@@ -250,7 +250,7 @@ func TestSyncRefusesBadFrames(t *testing.T) {
 		}
 		return out
 	}
-	batch, _ := encodeBatch([][]byte{[]byte("x")})
+	batch, _ := appendBatch(nil, [][]byte{[]byte("x")})
 	done, _ := encodeDone()
 	tests := []struct {
 		name string
@@ -276,7 +276,7 @@ func TestSyncRefusesBadFrames(t *testing.T) {
 			}
 			_ = s.CloseWrite()
 			_ = s.SetReadDeadline(time.Now().Add(waitTimeout))
-			f, err := readFrame(bufio.NewReader(s))
+			f, err := readFrame(bufio.NewReader(s), nil)
 			if err == nil {
 				t.Fatalf("got a %d-byte frame, want the stream refused", len(f))
 			}
