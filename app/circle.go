@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -134,8 +135,9 @@ type circle struct {
 	syncing    atomic.Pointer[p2p.Node]
 	held       []heldEnvelope
 	heldBytes  int
-	after      afterPost // reactions, retractions, hidden posts
-	sched      scheduled // events and answers
+	heldSums   map[[sha256.Size]byte]bool // of the envelopes in held
+	after      afterPost                  // reactions, retractions, hidden posts
+	sched      scheduled                  // events and answers
 	limits     liveLimits
 	batch      *batch // non-nil while a batch of envelopes is received
 	pending    *batch // received by gossip, announced, not yet written
@@ -554,7 +556,16 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 			// A record of an epoch we have no key for: we missed a commit.
 			c.h.count("held_unknown_epoch")
 			c.holdLocked(from, env)
-			if c.node != nil && from != c.selfPeer {
+			// Gossip brings new records alone: the sender, which read this
+			// one, holds the commit, and a catch-up session with it brings
+			// it. A catch-up page brings the commit in the same session
+			// when the peer holds it (the held records are tried again once
+			// it is applied); when the peer does not (a mailbox holds
+			// nothing from before the epoch that admitted it), asking it
+			// again would only bring the same records again, a session a
+			// second for as long as it stays connected.
+			if c.node != nil && from != c.selfPeer && (c.batch == nil || !c.batch.caughtUp) {
+				c.h.count("sync_requested")
 				c.node.RequestSync(from)
 			}
 		} else {
@@ -627,6 +638,7 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 		return vIgnore
 	}
 	if prev := c.maxSeen[h.Author]; h.Seq > prev+1 && c.node != nil {
+		c.h.count("sync_requested")
 		c.node.RequestSync(from)
 	}
 	if h.Seq > c.maxSeen[h.Author] {
@@ -636,12 +648,23 @@ func (c *circle) receiveLocked(from peer.ID, h envelope.Header, env []byte, pre 
 }
 
 // holdLocked keeps an envelope that may become readable (a future epoch, an
-// author not yet in the roster), within bounds.
+// author not yet in the roster), within bounds, and once: every catch-up
+// session with a peer that holds records of an epoch this member has no
+// key for brings them again.
 func (c *circle) holdLocked(from peer.ID, env []byte) {
+	sum := sha256.Sum256(env)
+	if c.heldSums[sum] {
+		c.h.count("held_already")
+		return
+	}
 	if len(c.held) >= maxHeld || c.heldBytes+len(env) > maxHeldBytes {
 		c.h.count("dropped_held")
 		return
 	}
+	if c.heldSums == nil {
+		c.heldSums = make(map[[sha256.Size]byte]bool)
+	}
+	c.heldSums[sum] = true
 	c.held = append(c.held, heldEnvelope{from: from, env: env})
 	c.heldBytes += len(env)
 }
@@ -653,6 +676,7 @@ func (c *circle) retryHeldLocked() {
 		progress = false
 		held := c.held
 		c.held, c.heldBytes = nil, 0
+		clear(c.heldSums)
 		for _, he := range held {
 			h, _ := envelope.Parse(he.env)
 			before := len(c.held)
@@ -731,10 +755,11 @@ type entryKey struct {
 // batch collects records received together (a page of catch-up sync) so
 // that they are stored in one transaction.
 type batch struct {
-	has     map[entryKey]bool
-	entries []storage.Entry
-	msgs    []Message
-	emitNow bool // announce each record on receipt, not once written
+	has      map[entryKey]bool
+	entries  []storage.Entry
+	msgs     []Message
+	emitNow  bool // announce each record on receipt, not once written
+	caughtUp bool // a catch-up page, brought by a sync session
 }
 
 // receiveBatch takes many envelopes at once, as catch-up sync delivers
@@ -809,7 +834,7 @@ func (c *circle) applyBatch(from peer.ID, b *preparedBatch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.flushPendingLocked()
-	c.batch = &batch{has: make(map[entryKey]bool, len(b.envs))}
+	c.batch = &batch{has: make(map[entryKey]bool, len(b.envs)), caughtUp: true}
 	for i, env := range b.envs {
 		if !b.skip[i] {
 			c.receiveLocked(from, b.hs[i], env, b.pres[i])

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -409,7 +410,12 @@ func TestFaultMalformedRefused(t *testing.T) {
 // Envelopes of an epoch the receiver has no key for are held, within
 // bounds, and applied once the commit that opens the epoch arrives; those
 // of an old epoch the receiver never held are ignored and counted.
-func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
+// missedRotation sets up a member that missed a key rotation: in a circle
+// of three, B goes offline, C leaves, A rotates the keys and posts in the
+// new epoch. It returns A's commit opening the new epoch and its post there,
+// as envelopes, with the post.
+func missedRotation(t *testing.T) (id CircleID, a, b *testMember, commit, newPost []byte, post Message) {
+	t.Helper()
 	ctx := context.Background()
 	id, a, b, c := circleOfThree(t)
 	// B misses a rotation: it goes offline, C leaves, A rotates the keys and
@@ -422,7 +428,7 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "A to rotate the keys", func() bool { return epochOf(t, a, id) > before })
-	post, err := a.h.Post(ctx, id, PostOptions{Text: "in the new epoch"})
+	p, err := a.h.Post(ctx, id, PostOptions{Text: "in the new epoch"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +437,6 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var commit, newPost []byte
 	for _, e := range envs {
 		h, _ := envelope.Parse(e)
 		ac, _ := a.h.circle(id)
@@ -444,13 +449,20 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 		switch {
 		case o.Record.Kind == envelope.Kind_KIND_COMMIT && h.Epoch == before:
 			commit = e
-		case messageID(aID, h.Seq) == post.ID:
+		case messageID(aID, h.Seq) == p.ID:
 			newPost = e
 		}
 	}
 	if commit == nil || newPost == nil {
 		t.Fatal("A's commit or post not in its store")
 	}
+	return id, a, b, commit, newPost, p
+}
+
+func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
+	id, _, b, commit, newPost, post := missedRotation(t)
+	ph, _ := envelope.Parse(newPost)
+	before := ph.Epoch - 1
 
 	// B's vault, opened offline, so that only what the test hands it arrives.
 	v, err := UnlockVault(b.home, []byte(testPass))
@@ -510,6 +522,63 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 		if n := h.Counters()["ignored_unknown_epoch"]; n != 1 {
 			t.Fatalf("got %d ignored_unknown_epoch, want 1", n)
 		}
+	}
+}
+
+// A catch-up page from a peer that holds records of an epoch this member
+// has no key for but not the commit that opened it (a mailbox, sealed no
+// epoch keys) brings those records at every session. They are held once,
+// and the page asks for no further session, which would only bring them
+// again; the same record by gossip asks its sender, which holds the
+// commit, for one. Once the commit comes, the held post is applied.
+func TestFaultUnknownEpochInCatchUpHeldOnce(t *testing.T) {
+	id, a, b, commit, newPost, post := missedRotation(t)
+	aID := memberID(t, a, id)
+	a.stop()
+	b.restart() // online, with no one to reach
+	bc, err := b.h.circle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc.mu.Lock()
+	fromA := bc.roster[aID].peer
+	bc.mu.Unlock()
+	counters := func() (held, again, asked int) {
+		c := b.h.Counters()
+		return int(c["held_unknown_epoch"]), int(c["held_already"]), int(c["sync_requested"])
+	}
+	_, _, asked0 := counters()
+	for range 3 {
+		bc.receiveBatch(fromA, [][]byte{bytes.Clone(newPost)})
+	}
+	bc.mu.Lock()
+	held := len(bc.held)
+	bc.mu.Unlock()
+	if held != 1 {
+		t.Fatalf("the same envelope in three catch-up pages: %d held, want 1", held)
+	}
+	if h, again, asked := counters(); h != 3 || again != 2 || asked != asked0 {
+		t.Fatalf("three pages: held_unknown_epoch %d, held_already %d, sync_requested %d more; want 3, 2, 0", h, again, asked-asked0)
+	}
+	if got := bc.receive(fromA, bytes.Clone(newPost)); got != vIgnore {
+		t.Fatalf("by gossip: got verdict %d, want ignore (held)", got)
+	}
+	if _, again, asked := counters(); again != 3 || asked != asked0+1 {
+		t.Fatalf("by gossip: held_already %d, sync_requested %d more; want 3, 1", again, asked-asked0)
+	}
+	bc.receiveBatch(fromA, [][]byte{commit})
+	msgs, err := b.h.History(id, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(msgs, func(m Message) bool { return m.ID == post.ID }) {
+		t.Fatal("the held post was not applied once the commit came")
+	}
+	bc.mu.Lock()
+	held = len(bc.held)
+	bc.mu.Unlock()
+	if held != 0 {
+		t.Fatalf("%d envelopes still held after the commit", held)
 	}
 }
 

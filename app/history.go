@@ -413,7 +413,9 @@ func (l *circleLog) HighWater() (map[[16]byte]uint64, error) {
 
 // Envelopes serves members only, and never what was said in the epochs
 // before a member joined: a newcomer gets that history only as its authors
-// consented, through the welcome pack.
+// consented, through the welcome pack. A mailbox, which reads nothing, is
+// served from the epoch before its first, whose records include the ones
+// that admitted it (see mailboxWelcomeLocked).
 func (l *circleLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit int) ([][]byte, error) {
 	c := (*circle)(l)
 	c.mu.Lock()
@@ -421,6 +423,9 @@ func (l *circleLog) Envelopes(to peer.ID, author [16]byte, after uint64, limit i
 	var joined, until uint64 = 0, ^uint64(0)
 	if m := c.roster[id]; ok && m != nil {
 		joined = m.rec.JoinedEpoch
+		if m.rec.Role == record.Role_ROLE_MAILBOX && joined > 0 {
+			joined--
+		}
 		if m.rec.Gone {
 			// Up to the epoch it left in, so it hears that it is gone.
 			until = m.rec.GoneEpoch

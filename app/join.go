@@ -402,6 +402,7 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 		nm.Role = record.Role_ROLE_MAILBOX
 		nm.Addrs = m.Addrs[:min(len(m.Addrs), maxPresenceAddrs)]
 	}
+	floor := c.seq // what this member wrote before admitting the newcomer
 	joined, _, err := c.publishLocked(envelope.Kind_KIND_MEMBER_JOINED,
 		&record.MemberJoined{Member: nm, InviteId: invID[:]}, envelope.Scope_SCOPE_CIRCLE)
 	if err != nil {
@@ -415,7 +416,7 @@ func (c *circle) handleJoin(ctx context.Context, from peer.ID, reqBytes []byte) 
 	}
 	var resp *record.JoinResponse
 	if st.Issued.Mailbox {
-		resp, err = c.mailboxWelcomeLocked(pub)
+		resp, err = c.mailboxWelcomeLocked(pub, floor)
 	} else {
 		resp, err = c.welcomeLocked(pub)
 	}

@@ -233,12 +233,21 @@ func (c *circle) followMailboxes(ctx context.Context) {
 
 // mailboxWelcomeLocked is all a newcomer mailbox is handed: a letter with
 // the topics, the roster's network identities and where its log starts.
-func (c *circle) mailboxWelcomeLocked(newcomer identity.Public) (*record.JoinResponse, error) {
+// Its log of this member's records starts at own, before the records that
+// admitted it: the commit among them is sealed under the epoch before the
+// mailbox's first, and a member that was offline when it was sent, and
+// later reaches only the mailbox, gets it there and so the key of every
+// record the mailbox holds (members serve a mailbox from that epoch on; see
+// circleLog.Envelopes).
+func (c *circle) mailboxWelcomeLocked(newcomer identity.Public, own uint64) (*record.JoinResponse, error) {
 	u := c.mailboxUpdateLocked()
 	c.flushPendingLocked() // the floor must count what was received
 	marks, err := c.store.HighWater(c.id)
 	if err != nil {
 		return nil, err
+	}
+	if own < marks[c.selfID] {
+		marks[c.selfID] = own
 	}
 	for a, s := range marks {
 		u.Floor = append(u.Floor, &record.Mark{Author: a[:], Seq: s})

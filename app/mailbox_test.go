@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hearth-circles/hearth/app/record"
+	"github.com/hearth-circles/hearth/crypto/envelope"
 	"github.com/hearth-circles/hearth/crypto/identity"
 )
 
@@ -141,10 +142,9 @@ func TestMailboxCatchUpAlone(t *testing.T) {
 		cs, _ := mb.m.Circles()
 		return len(cs) == 1 && cs[0].Epoch == epochOf(t, a, id)
 	})
-	// So does B before it goes: the posts to come are sealed under that
-	// epoch, and a B that left before the commit reached it came back to
-	// posts it could not read, the mailbox not holding the commit that
-	// admitted it (a gap of its own, not what this test is about).
+	// So does B before it goes, and so it knows the mailbox: a member that
+	// never heard of the mailbox has no address to reach it at (one that
+	// heard of it but missed the commit: TestMailboxHoldsItsAdmission).
 	waitFor(t, "B on the circle's epoch", func() bool { return epochOf(t, b, id) == epochOf(t, a, id) })
 
 	b.stop()
@@ -199,6 +199,99 @@ func TestMailboxCatchUpAlone(t *testing.T) {
 				t.Errorf("the mailbox's store holds %q", s)
 			}
 		}
+	}
+}
+
+// A member offline while a mailbox was admitted, which heard of the
+// mailbox but not of the commit that admitted it, and later reaches only
+// the mailbox, gets that commit there, and so reads what was posted since:
+// the mailbox holds the records that admitted it, though they are sealed
+// under the epoch before its first.
+func TestMailboxHoldsItsAdmission(t *testing.T) {
+	ctx := context.Background()
+	a, b, mb := newMember(t), newMember(t), newTestMailbox(t)
+	id, err := a.h.CreateCircle(ctx, "Monday recovery circle", "ash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.h.Invite(ctx, id, InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.h.Join(ctx, code, "birch"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B on the circle's epoch", func() bool { return epochOf(t, b, id) == epochOf(t, a, id) })
+	before := epochOf(t, a, id)
+	b.stop()
+
+	mcode, err := a.h.Invite(ctx, id, InviteOptions{Mailbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.m.Join(ctx, mcode); err != nil {
+		t.Fatalf("mailbox joins: %v", err)
+	}
+	const text = "ninety days today, and I wanted you to be the first to know"
+	if _, err := a.h.Post(ctx, id, PostOptions{Text: text}); err != nil {
+		t.Fatal(err)
+	}
+	aID := memberID(t, a, id)
+	mine, err := a.v.Store().HighWater([16]byte(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the mailbox to hold A's records", func() bool {
+		held, err := mb.v.Store().HighWater([16]byte(id))
+		return err == nil && held[aID] >= mine[aID]
+	})
+	// B hears of the mailbox (A's record admitting it), not of the commit.
+	envs, err := a.v.Store().Envelopes([16]byte(id), aID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, _ := a.h.circle(id)
+	var joined []byte
+	for _, e := range envs {
+		h, _ := envelope.Parse(e)
+		ac.mu.Lock()
+		o, err := envelope.Open([16]byte(id), &ac.epochs[h.Epoch].content, e, ac.signKeyLocked)
+		ac.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Record.Kind == envelope.Kind_KIND_MEMBER_JOINED && h.Epoch == before {
+			joined = e
+		}
+	}
+	if joined == nil {
+		t.Fatal("A's record admitting the mailbox not in its store")
+	}
+	a.stop()
+	v, err := UnlockVault(b.home, []byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(v, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, _ := h.circle(id)
+	bc.mu.Lock()
+	fromA := bc.roster[aID].peer
+	bc.mu.Unlock()
+	if got := bc.receive(fromA, joined); got != vAccept {
+		t.Fatalf("A's record admitting the mailbox: got verdict %d, want accept", got)
+	}
+	bc.flushPending()
+	if err := errors.Join(h.Close(), v.Close()); err != nil {
+		t.Fatal(err)
+	}
+
+	b.restart()
+	waitFor(t, "B to read A's post through the mailbox", func() bool { return hasAll(b.texts(id), text) })
+	if got := epochOf(t, b, id); got != before+1 {
+		t.Fatalf("B in epoch %d, want %d", got, before+1)
 	}
 }
 
