@@ -429,7 +429,7 @@ func (c *circle) receiveParsed(from peer.ID, h envelope.Header, env []byte) verd
 	// crash before the write loses nothing that sync does not bring back,
 	// since the high-water marks have not moved.
 	if c.pending == nil {
-		c.pending = &batch{has: map[entryKey]bool{}, emitNow: true}
+		c.pending = &batch{has: map[entryKey]bool{}}
 	}
 	c.batch = c.pending
 	v = c.receiveLocked(from, h, env, pre)
@@ -715,7 +715,7 @@ func (c *circle) acceptLocked(from peer.ID, env []byte, o *envelope.Opened) erro
 			b.entries = append(b.entries, entry)
 			if displayed(o.Record.Kind) {
 				msg := c.messageLocked(o.Signed, o.Record)
-				if b.emitNow {
+				if !b.caughtUp {
 					c.h.emit(Event{Kind: EventMessage, Circle: c.id, Message: &msg})
 				} else {
 					b.msgs = append(b.msgs, msg)
@@ -755,11 +755,13 @@ type entryKey struct {
 // batch collects records received together (a page of catch-up sync) so
 // that they are stored in one transaction.
 type batch struct {
-	has      map[entryKey]bool
-	entries  []storage.Entry
-	msgs     []Message
-	emitNow  bool // announce each record on receipt, not once written
-	caughtUp bool // a catch-up page, brought by a sync session
+	has     map[entryKey]bool
+	entries []storage.Entry
+	msgs    []Message
+	// caughtUp marks a catch-up page, brought by a sync session, whose
+	// messages are announced once written; gossip's batch announces each
+	// on receipt.
+	caughtUp bool
 }
 
 // receiveBatch takes many envelopes at once, as catch-up sync delivers

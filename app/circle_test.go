@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multiaddr"
 
+	"github.com/hearth-circles/hearth/crypto/envelope"
 	"github.com/hearth-circles/hearth/crypto/vault"
 	"github.com/hearth-circles/hearth/p2p"
 )
@@ -75,6 +76,51 @@ func (m *testMember) restart() {
 	}
 	m.v = v
 	m.start()
+}
+
+// reopenOffline unlocks the vault of a stopped member without going
+// online, so that only what the test hands it arrives.
+func (m *testMember) reopenOffline() {
+	m.t.Helper()
+	v, err := UnlockVault(m.home, []byte(testPass))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.v = v
+	h, err := New(v, Options{})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.h = h
+	m.t.Cleanup(m.stop)
+}
+
+// ownEnvelope returns the envelope of m's own record in circle id that
+// match picks (the last, if several), or nil.
+func (m *testMember) ownEnvelope(id CircleID, match func(envelope.Header, *envelope.Record) bool) []byte {
+	m.t.Helper()
+	c, err := m.h.circle(id)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	envs, err := m.v.Store().Envelopes([16]byte(id), [16]byte(c.selfID), 0, 1000)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var found []byte
+	for _, e := range envs {
+		h, _ := envelope.Parse(e)
+		c.mu.Lock()
+		o, err := envelope.Open([16]byte(id), &c.epochs[h.Epoch].content, e, c.signKeyLocked)
+		c.mu.Unlock()
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		if match(h, o.Record) {
+			found = e
+		}
+	}
+	return found
 }
 
 func (m *testMember) texts(c CircleID) []string {

@@ -433,26 +433,10 @@ func missedRotation(t *testing.T) (id CircleID, a, b *testMember, commit, newPos
 		t.Fatal(err)
 	}
 	aID := memberID(t, a, id)
-	envs, err := a.v.Store().Envelopes([16]byte(id), aID, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range envs {
-		h, _ := envelope.Parse(e)
-		ac, _ := a.h.circle(id)
-		ac.mu.Lock()
-		o, err := envelope.Open([16]byte(id), &ac.epochs[h.Epoch].content, e, ac.signKeyLocked)
-		ac.mu.Unlock()
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case o.Record.Kind == envelope.Kind_KIND_COMMIT && h.Epoch == before:
-			commit = e
-		case messageID(aID, h.Seq) == p.ID:
-			newPost = e
-		}
-	}
+	commit = a.ownEnvelope(id, func(h envelope.Header, r *envelope.Record) bool {
+		return r.Kind == envelope.Kind_KIND_COMMIT && h.Epoch == before
+	})
+	newPost = a.ownEnvelope(id, func(h envelope.Header, _ *envelope.Record) bool { return messageID(aID, h.Seq) == p.ID })
 	if commit == nil || newPost == nil {
 		t.Fatal("A's commit or post not in its store")
 	}
@@ -464,16 +448,8 @@ func TestFaultFutureEpochHeldThenApplied(t *testing.T) {
 	ph, _ := envelope.Parse(newPost)
 	before := ph.Epoch - 1
 
-	// B's vault, opened offline, so that only what the test hands it arrives.
-	v, err := UnlockVault(b.home, []byte(testPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(v, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(); v.Close() })
+	b.reopenOffline()
+	h := b.h
 	bc, _ := h.circle(id)
 	from := peer.ID("A")
 	if got := bc.receive(from, newPost); got != vIgnore {

@@ -246,37 +246,15 @@ func TestMailboxHoldsItsAdmission(t *testing.T) {
 		return err == nil && held[aID] >= mine[aID]
 	})
 	// B hears of the mailbox (A's record admitting it), not of the commit.
-	envs, err := a.v.Store().Envelopes([16]byte(id), aID, 0, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, _ := a.h.circle(id)
-	var joined []byte
-	for _, e := range envs {
-		h, _ := envelope.Parse(e)
-		ac.mu.Lock()
-		o, err := envelope.Open([16]byte(id), &ac.epochs[h.Epoch].content, e, ac.signKeyLocked)
-		ac.mu.Unlock()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.Record.Kind == envelope.Kind_KIND_MEMBER_JOINED && h.Epoch == before {
-			joined = e
-		}
-	}
+	joined := a.ownEnvelope(id, func(h envelope.Header, r *envelope.Record) bool {
+		return r.Kind == envelope.Kind_KIND_MEMBER_JOINED && h.Epoch == before
+	})
 	if joined == nil {
 		t.Fatal("A's record admitting the mailbox not in its store")
 	}
 	a.stop()
-	v, err := UnlockVault(b.home, []byte(testPass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(v, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, _ := h.circle(id)
+	b.reopenOffline()
+	bc, _ := b.h.circle(id)
 	bc.mu.Lock()
 	fromA := bc.roster[aID].peer
 	bc.mu.Unlock()
@@ -284,10 +262,7 @@ func TestMailboxHoldsItsAdmission(t *testing.T) {
 		t.Fatalf("A's record admitting the mailbox: got verdict %d, want accept", got)
 	}
 	bc.flushPending()
-	if err := errors.Join(h.Close(), v.Close()); err != nil {
-		t.Fatal(err)
-	}
-
+	b.stop()
 	b.restart()
 	waitFor(t, "B to read A's post through the mailbox", func() bool { return hasAll(b.texts(id), text) })
 	if got := epochOf(t, b, id); got != before+1 {
